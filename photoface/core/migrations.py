@@ -1,0 +1,140 @@
+"""The schema ladder: `_to_vN(con)` takes a library from version N-1 to N.
+
+Each step runs with its `PRAGMA user_version` bump inside one BEGIN IMMEDIATE … COMMIT, so a
+crash mid-migration leaves the library at the old version, never half-changed.
+(`executescript` would COMMIT first, so steps execute statements one by one.)
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from photoface.core.errors import StoreError
+
+
+def _run(con: sqlite3.Connection, script: str) -> None:
+    for statement in script.split(";"):
+        if statement.strip():
+            con.execute(statement)
+
+
+def _to_v1(con: sqlite3.Connection) -> None:
+    _run(con, """
+    CREATE TABLE settings(
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL                      -- JSON
+    );
+    CREATE TABLE roots(
+        id           INTEGER PRIMARY KEY,
+        path         BLOB NOT NULL UNIQUE,       -- os.fsencode(): names need not be UTF-8
+        added_at     REAL NOT NULL,
+        last_scan_at REAL
+    );
+    CREATE TABLE excludes(
+        id      INTEGER PRIMARY KEY,
+        pattern TEXT NOT NULL UNIQUE             -- fnmatch against folder names and paths
+    );
+    CREATE TABLE photos(
+        id       INTEGER PRIMARY KEY,
+        sha256   TEXT NOT NULL UNIQUE,           -- one photo, however many copies on disk
+        width    INTEGER NOT NULL,               -- after EXIF orientation
+        height   INTEGER NOT NULL,
+        taken_at TEXT,                           -- EXIF DateTimeOriginal, ISO 8601
+        detector TEXT NOT NULL,                  -- detector and settings that found its faces
+        added_at REAL NOT NULL
+    );
+    CREATE TABLE locations(
+        id       INTEGER PRIMARY KEY,
+        root_id  INTEGER NOT NULL REFERENCES roots(id) ON DELETE CASCADE,
+        path     BLOB NOT NULL UNIQUE,
+        size     INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        photo_id INTEGER REFERENCES photos(id) ON DELETE SET NULL,
+        status   TEXT NOT NULL CHECK (status IN ('ok', 'error', 'unsupported')),
+        error    TEXT,
+        seen_at  REAL NOT NULL
+    );
+    CREATE INDEX locations_photo ON locations(photo_id);
+    CREATE INDEX locations_root ON locations(root_id);
+    CREATE TABLE persons(
+        id            INTEGER PRIMARY KEY,
+        name          TEXT UNIQUE COLLATE NOCASE,   -- NULL while unnamed
+        hidden        INTEGER NOT NULL DEFAULT 0,
+        cover_face_id INTEGER,
+        created_at    REAL NOT NULL
+    );
+    CREATE TABLE faces(
+        id         INTEGER PRIMARY KEY,
+        photo_id   INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL,
+        score      REAL NOT NULL,
+        landmarks  BLOB,                         -- 10 float32: (5, 2) x, y in original pixels
+        sharpness  REAL,                         -- variance of the Laplacian of the aligned crop
+        thumb      BLOB NOT NULL,                -- small JPEG for the GUI
+        crop       BLOB NOT NULL,                -- aligned 160x160 JPEG: re-embedding needs no photo
+        source     TEXT NOT NULL DEFAULT 'detector' CHECK (source IN ('detector', 'manual')),
+        person_id  INTEGER REFERENCES persons(id) ON DELETE SET NULL,
+        state      TEXT NOT NULL DEFAULT 'undecided'
+                   CHECK (state IN ('undecided', 'suggested', 'confirmed', 'not_face')),
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX faces_photo ON faces(photo_id);
+    CREATE INDEX faces_person ON faces(person_id);
+    CREATE TABLE embeddings(
+        face_id INTEGER NOT NULL REFERENCES faces(id) ON DELETE CASCADE,
+        model   TEXT NOT NULL,                   -- model version: embeddings of two are never compared
+        vec     BLOB NOT NULL,                   -- float32, L2-normalised
+        PRIMARY KEY (face_id, model)
+    ) WITHOUT ROWID;
+    CREATE INDEX embeddings_model ON embeddings(model);
+    CREATE TABLE rejections(
+        face_id   INTEGER NOT NULL REFERENCES faces(id) ON DELETE CASCADE,
+        person_id INTEGER NOT NULL REFERENCES persons(id) ON DELETE CASCADE,
+        PRIMARY KEY (face_id, person_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE not_same_person(
+        a INTEGER NOT NULL REFERENCES persons(id) ON DELETE CASCADE,
+        b INTEGER NOT NULL REFERENCES persons(id) ON DELETE CASCADE,
+        PRIMARY KEY (a, b),
+        CHECK (a < b)
+    ) WITHOUT ROWID;
+    CREATE TABLE decisions(
+        id     INTEGER PRIMARY KEY,
+        at     REAL NOT NULL,
+        action TEXT NOT NULL,                    -- merge, split, move, rename, confirm, ...
+        params TEXT NOT NULL,                    -- JSON: what the user asked for
+        before TEXT NOT NULL,                    -- JSON: the rows it changed, as they were
+        after  TEXT NOT NULL,                    -- JSON: the same rows afterwards
+        undone INTEGER NOT NULL DEFAULT 0
+    )
+    """)
+
+
+MIGRATIONS = [_to_v1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(con: sqlite3.Connection) -> int:
+    """Brings the library to SCHEMA_VERSION, one transaction per step. Returns the version.
+
+    Raises:
+        StoreError: the library was written by a newer photoface.
+    """
+    while True:
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"this library has schema version {version}, newer than this photoface "
+                    f"understands ({SCHEMA_VERSION}); update photoface to open it"
+                )
+            if version == SCHEMA_VERSION:
+                con.execute("COMMIT")
+                return version
+            MIGRATIONS[version](con)
+            con.execute(f"PRAGMA user_version = {version + 1}")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise

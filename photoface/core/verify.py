@@ -1,0 +1,56 @@
+"""Are two photos of the same person? The largest face of each, one distance, one threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from photoface.core import imaging
+from photoface.core.errors import PhotofaceError
+from photoface.core.pipeline import FaceModels, faces_from_image
+from photoface.core.store import Library
+
+# Squared L2 distance between unit embeddings below which two faces are one person, for the
+# shipped model with the default preprocessing: the best-accuracy threshold on lfw_subset's pairs
+# (benchmarks/scan.py prints it as "verify_threshold"). Fine-tuned models store their own.
+SHIPPED_THRESHOLD = 1.0
+
+
+def threshold_for(library: Library, model: str) -> float:
+    stored = library.get_setting("verify_thresholds")
+    return float(stored.get(model, SHIPPED_THRESHOLD))
+
+
+def best_threshold(distances: np.ndarray, same: np.ndarray) -> tuple[float, float]:
+    """The distance threshold with the best accuracy on labelled pairs.
+
+    Returns:
+        (threshold, accuracy): pairs with distance < threshold are called the same person.
+    """
+    order = np.argsort(distances, kind="stable")
+    d, s = distances[order], same[order].astype(bool)
+    # Accuracy when the first i pairs (smallest distances) are called "same".
+    correct = np.concatenate([[0], np.cumsum(s)]) + (np.count_nonzero(~s) - np.concatenate([[0], np.cumsum(~s)]))
+    i = int(np.argmax(correct))
+    lo = d[i - 1] if i > 0 else d[0] - 1e-3
+    hi = d[i] if i < len(d) else d[-1] + 1e-3
+    return float((lo + hi) / 2), float(correct[i] / len(d))
+
+
+def _largest_face_embedding(models: FaceModels, path: str) -> np.ndarray:
+    image = imaging.load_image(path)
+    faces = faces_from_image(models, image.rgb)
+    if not faces:
+        raise PhotofaceError(f"{path}: no face found")
+    face = max(faces, key=lambda f: f.box.area)
+    return models.embedder.embed(face.crop[None])[0]
+
+
+def verify_photos(library: Library, path_a: str, path_b: str) -> dict:
+    """Compares the largest faces of two photos with the library's active model."""
+    models = FaceModels.for_library(library)
+    a = _largest_face_embedding(models, path_a)
+    b = _largest_face_embedding(models, path_b)
+    distance = float(np.sum((a - b) ** 2))
+    threshold = threshold_for(library, models.model_version)
+    return {"a": path_a, "b": path_b, "distance": distance, "threshold": threshold,
+            "same": distance < threshold, "model": models.model_version}
