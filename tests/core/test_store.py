@@ -1,0 +1,100 @@
+"""The library file: migrations, transactions, settings, byte paths."""
+
+import sqlite3
+
+import numpy as np
+import pytest
+
+from photoface.core import migrations
+from photoface.core.errors import StoreError
+from photoface.core.store import Library, NewFace, NewPhoto
+from photoface.core.types import Box
+
+
+def _photo(sha="a" * 64, n_faces=1):
+    faces = [NewFace(Box(10 * i, 10, 50, 60), 0.99, np.zeros((5, 2), np.float32), 100.0, b"t", b"c",
+                     embedding=np.full(512, 1 / np.sqrt(512), np.float32)) for i in range(n_faces)]
+    return NewPhoto(sha, 640, 480, "2020-01-02T03:04:05", "test", faces)
+
+
+def test_new_library_is_at_the_latest_schema_with_wal_and_foreign_keys(tmp_path):
+    with Library(tmp_path / "lib") as lib:
+        assert lib.con.execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION
+        assert lib.con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert lib.con.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert (tmp_path / "lib" / "models").is_dir()
+
+
+def test_reopening_does_not_migrate_again_and_keeps_data(tmp_path):
+    with Library(tmp_path) as lib:
+        lib.set_setting("min_face_px", 33)
+    with Library(tmp_path) as lib:
+        assert lib.get_setting("min_face_px") == 33
+        assert lib.get_setting("align_mode") == "similarity"  # a default
+
+
+def test_a_newer_schema_is_refused_with_a_clear_message(tmp_path):
+    Library(tmp_path).close()
+    con = sqlite3.connect(tmp_path / "library.sqlite")
+    con.execute(f"PRAGMA user_version = {migrations.SCHEMA_VERSION + 5}")
+    con.close()
+    with pytest.raises(StoreError, match="newer"):
+        Library(tmp_path)
+
+
+def test_a_failed_migration_leaves_the_old_version(tmp_path, monkeypatch):
+    def broken(con):
+        con.execute("CREATE TABLE half_done(x)")
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", [migrations._to_v1, broken])
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 2)
+    with pytest.raises(RuntimeError):
+        Library(tmp_path)
+    con = sqlite3.connect(tmp_path / "library.sqlite")
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert con.execute("SELECT name FROM sqlite_master WHERE name='half_done'").fetchone() is None
+
+
+def test_damaged_database_file_gives_store_error(tmp_path):
+    (tmp_path / "library.sqlite").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="library.sqlite"):
+        Library(tmp_path)
+
+
+def test_transaction_rolls_back_everything_on_error(tmp_path):
+    with Library(tmp_path) as lib:
+        root = lib.add_root(tmp_path)
+        with pytest.raises(ValueError):
+            with lib.transaction() as con:
+                lib.insert_photo(con, _photo(), "m")
+                raise ValueError
+        assert lib.counts()["faces"] == 0
+        assert lib.con.execute("SELECT COUNT(*) FROM photos").fetchone()[0] == 0
+        assert root
+
+
+def test_non_utf8_paths_round_trip(tmp_path):
+    raw = bytes(tmp_path) + b"/caf\xe9.jpg"
+    with Library(tmp_path / "lib") as lib:
+        root = lib.add_root(tmp_path)
+        with lib.transaction() as con:
+            pid, _ = lib.insert_photo(con, _photo(), "m")
+            lib.record_file(con, root, raw, 10, 20, photo_id=pid)
+        assert lib.location(raw).photo_id == pid
+        assert list(lib.locations_under(root)) == [raw]
+
+
+def test_embeddings_are_per_model_version_and_only_for_present_photos(tmp_path):
+    with Library(tmp_path / "lib") as lib:
+        root = lib.add_root(tmp_path)
+        with lib.transaction() as con:
+            pid, fids = lib.insert_photo(con, _photo(n_faces=2), "v1")
+            lib.record_file(con, root, b"/x/a.jpg", 1, 1, photo_id=pid)
+        ids, vecs = lib.embeddings("v1")
+        assert list(ids) == fids and vecs.shape == (2, 512) and vecs.dtype == np.float32
+        assert len(lib.embeddings("v2")[0]) == 0
+        lib.forget_locations([b"/x/a.jpg"])
+        assert len(lib.embeddings("v1")[0]) == 0                  # left the albums
+        assert len(lib.embeddings("v1", present_only=False)[0]) == 2  # but kept
+        assert lib.counts()["photos_missing"] == 1
