@@ -57,7 +57,7 @@ def _to_v1(con: sqlite3.Connection) -> None:
     CREATE INDEX locations_photo ON locations(photo_id);
     CREATE INDEX locations_root ON locations(root_id);
     CREATE TABLE persons(
-        id            INTEGER PRIMARY KEY,
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: undo may bring one back
         name          TEXT UNIQUE COLLATE NOCASE,   -- NULL while unnamed
         hidden        INTEGER NOT NULL DEFAULT 0,
         cover_face_id INTEGER,

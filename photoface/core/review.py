@@ -1,0 +1,392 @@
+"""The user's corrections: each one transaction and one entry in the decision log, undoable.
+
+Every action records, in `decisions`, the rows it touched as they were before and after
+(face person/state, person rows, rejections, "not the same person" pairs). Undo writes the
+"before" rows back and redo the "after" rows, so both are exact and survive restarts.
+
+What each action leaves behind (the constraints clustering must respect):
+
+| action              | constraint                                                  |
+|---------------------|-------------------------------------------------------------|
+| confirm faces for P | confirmed for P (must-link)                                 |
+| reject faces from P | cannot-link to P; the faces become undecided                |
+| move faces to P     | confirmed for P, rejected from the person they left         |
+| split into new P    | confirmed for P, rejected from the old person               |
+| merge P into Q      | P's confirmed faces confirmed for Q; P's rejections apply to Q |
+| rename P            | none on faces; P keeps its id                               |
+| hide P              | P stays out of People; new matches join it hidden           |
+| not a face          | the face leaves every album and clustering                  |
+| not the same P, Q   | P and Q are never suggested as one person again             |
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from photoface.core.errors import PhotofaceError
+from photoface.core.store import Library
+
+
+class ReviewError(PhotofaceError):
+    """An action that cannot be done as asked (unknown person, nothing to undo, …)."""
+
+
+class NameTaken(ReviewError):
+    """Renaming to a name another person has: the caller should offer to merge."""
+
+    def __init__(self, name: str, person_id: int):
+        self.name, self.person_id = name, person_id
+        super().__init__(f"the name {name!r} is taken by person {person_id}; merge them instead?")
+
+
+@dataclass
+class _Touched:
+    """The rows an action changes; snapshots of exactly these make undo exact."""
+
+    faces: set[int] = field(default_factory=set)
+    persons: set[int] = field(default_factory=set)
+    rejections: set[tuple[int, int]] = field(default_factory=set)
+    not_same: set[tuple[int, int]] = field(default_factory=set)
+    created_persons: set[int] = field(default_factory=set)  # did not exist before the action
+
+
+def _snapshot(con: sqlite3.Connection, t: _Touched) -> dict:
+    faces = {}
+    for fid in sorted(t.faces):
+        row = con.execute("SELECT person_id, state FROM faces WHERE id = ?", (fid,)).fetchone()
+        if row is not None:
+            faces[str(fid)] = list(row)
+    persons = {}
+    for pid in sorted(t.persons):
+        row = con.execute("SELECT name, hidden, cover_face_id, created_at FROM persons WHERE id = ?",
+                          (pid,)).fetchone()
+        persons[str(pid)] = list(row) if row else None
+    rejections = [[f, p, con.execute("SELECT 1 FROM rejections WHERE face_id = ? AND person_id = ?",
+                                     (f, p)).fetchone() is not None] for f, p in sorted(t.rejections)]
+    not_same = [[a, b, con.execute("SELECT 1 FROM not_same_person WHERE a = ? AND b = ?",
+                                   (a, b)).fetchone() is not None] for a, b in sorted(t.not_same)]
+    return {"faces": faces, "persons": persons, "rejections": rejections, "not_same": not_same}
+
+
+def _restore(con: sqlite3.Connection, snap: dict) -> None:
+    # Persons that must exist come first (faces point at them), persons that must not, last.
+    for pid, row in snap["persons"].items():
+        if row is not None:
+            name, hidden, cover, created = row
+            con.execute("INSERT INTO persons(id, name, hidden, cover_face_id, created_at) VALUES (?, ?, ?, ?, ?) "
+                        "ON CONFLICT(id) DO UPDATE SET name = excluded.name, hidden = excluded.hidden, "
+                        "cover_face_id = excluded.cover_face_id", (int(pid), None, hidden, cover, created))
+    # Names last among persons: a swap of names must not collide half-way.
+    for pid, row in snap["persons"].items():
+        if row is not None:
+            con.execute("UPDATE persons SET name = ? WHERE id = ?", (row[0], int(pid)))
+    for fid, (person_id, state) in snap["faces"].items():
+        con.execute("UPDATE faces SET person_id = ?, state = ? WHERE id = ?", (person_id, state, int(fid)))
+    for f, p, present in snap["rejections"]:
+        if present:
+            con.execute("INSERT OR IGNORE INTO rejections(face_id, person_id) "
+                        "SELECT ?, ? WHERE EXISTS (SELECT 1 FROM faces WHERE id = ?) "
+                        "AND EXISTS (SELECT 1 FROM persons WHERE id = ?)", (f, p, f, p))
+        else:
+            con.execute("DELETE FROM rejections WHERE face_id = ? AND person_id = ?", (f, p))
+    for a, b, present in snap["not_same"]:
+        if present:
+            con.execute("INSERT OR IGNORE INTO not_same_person(a, b) SELECT ?, ? WHERE "
+                        "(SELECT COUNT(*) FROM persons WHERE id IN (?, ?)) = 2", (a, b, a, b))
+        else:
+            con.execute("DELETE FROM not_same_person WHERE a = ? AND b = ?", (a, b))
+    for pid, row in snap["persons"].items():
+        if row is None:
+            con.execute("DELETE FROM persons WHERE id = ?", (int(pid),))
+
+
+class Review:
+    """The review actions over one library. Each public method is one transaction and one
+    decision, and returns the decision id (or a new person id where it says so)."""
+
+    def __init__(self, library: Library):
+        self.library = library
+        self.con = library.con
+
+    # --- recording ------------------------------------------------------------------------
+
+    def _do(self, action: str, params: dict, touched: _Touched, apply) -> int:
+        """Snapshots the touched rows, applies the change, snapshots again, logs both."""
+        with self.library.transaction() as con:
+            before = _snapshot(con, touched)
+            result = apply(con)
+            touched.persons |= touched.created_persons
+            after = _snapshot(con, touched)
+            before["persons"].update({str(p): None for p in touched.created_persons})
+            # A new decision ends the redo history, as in every editor.
+            con.execute("DELETE FROM decisions WHERE undone = 1")
+            cur = con.execute("INSERT INTO decisions(at, action, params, before, after) VALUES (?, ?, ?, ?, ?)",
+                              (time.time(), action, json.dumps(params), json.dumps(before), json.dumps(after)))
+            return result if result is not None else cur.lastrowid
+
+    def _faces(self, face_ids: Iterable[int]) -> list[tuple[int, int | None, str]]:
+        ids = sorted({int(f) for f in face_ids})
+        if not ids:
+            raise ReviewError("no faces given")
+        rows = []
+        for fid in ids:
+            row = self.con.execute("SELECT id, person_id, state FROM faces WHERE id = ?", (fid,)).fetchone()
+            if row is None:
+                raise ReviewError(f"no face {fid}")
+            rows.append(row)
+        return rows
+
+    def _require_person(self, person_id: int) -> None:
+        if self.con.execute("SELECT 1 FROM persons WHERE id = ?", (person_id,)).fetchone() is None:
+            raise ReviewError(f"no person {person_id}")
+
+    def _rejections_of(self, person_id: int) -> list[int]:
+        return [f for (f,) in self.con.execute("SELECT face_id FROM rejections WHERE person_id = ?", (person_id,))]
+
+    # --- actions --------------------------------------------------------------------------
+
+    def confirm(self, face_ids: Iterable[int], person_id: int) -> int:
+        """These faces are person_id (must-link); a rejection of them from that person is lifted."""
+        self._require_person(person_id)
+        faces = self._faces(face_ids)
+        t = _Touched(faces={f for f, _, _ in faces}, rejections={(f, person_id) for f, _, _ in faces})
+
+        def apply(con):
+            for fid, _, _ in faces:
+                con.execute("UPDATE faces SET person_id = ?, state = 'confirmed' WHERE id = ?", (person_id, fid))
+                con.execute("DELETE FROM rejections WHERE face_id = ? AND person_id = ?", (fid, person_id))
+
+        return self._do("confirm", {"faces": [f for f, _, _ in faces], "person": person_id}, t, apply)
+
+    def reject(self, face_ids: Iterable[int], person_id: int) -> int:
+        """These faces are not person_id (cannot-link); they become undecided."""
+        self._require_person(person_id)
+        faces = self._faces(face_ids)
+        t = _Touched(faces={f for f, _, _ in faces}, rejections={(f, person_id) for f, _, _ in faces})
+
+        def apply(con):
+            for fid, current, _ in faces:
+                con.execute("INSERT OR IGNORE INTO rejections(face_id, person_id) VALUES (?, ?)", (fid, person_id))
+                if current == person_id:
+                    con.execute("UPDATE faces SET person_id = NULL, state = 'undecided' WHERE id = ?", (fid,))
+
+        return self._do("reject", {"faces": [f for f, _, _ in faces], "person": person_id}, t, apply)
+
+    def move(self, face_ids: Iterable[int], person_id: int) -> int:
+        """Confirmed for person_id, rejected from the person each face left."""
+        self._require_person(person_id)
+        faces = self._faces(face_ids)
+        t = _Touched(faces={f for f, _, _ in faces},
+                     rejections={(f, p) for f, p, _ in faces if p is not None} | {(f, person_id) for f, _, _ in faces})
+
+        def apply(con):
+            self._move(con, faces, person_id)
+
+        return self._do("move", {"faces": [f for f, _, _ in faces], "person": person_id}, t, apply)
+
+    @staticmethod
+    def _move(con, faces, person_id: int) -> None:
+        for fid, old, _ in faces:
+            if old is not None and old != person_id:
+                con.execute("INSERT OR IGNORE INTO rejections(face_id, person_id) VALUES (?, ?)", (fid, old))
+            con.execute("DELETE FROM rejections WHERE face_id = ? AND person_id = ?", (fid, person_id))
+            con.execute("UPDATE faces SET person_id = ?, state = 'confirmed' WHERE id = ?", (person_id, fid))
+
+    def split(self, face_ids: Iterable[int], name: str | None = None) -> int:
+        """A new person from these faces (confirmed), rejected from their old person.
+
+        Returns:
+            The new person's id.
+        """
+        faces = self._faces(face_ids)
+        name = _clean_name(name)
+        if name is not None:
+            self._check_name_free(name, None)
+        t = _Touched(faces={f for f, _, _ in faces},
+                     rejections={(f, p) for f, p, _ in faces if p is not None})
+
+        def apply(con):
+            new_id = con.execute("INSERT INTO persons(name, created_at) VALUES (?, ?)", (name, time.time())).lastrowid
+            t.created_persons.add(new_id)
+            self._move(con, faces, new_id)
+            return new_id
+
+        return self._do("split", {"faces": [f for f, _, _ in faces], "name": name}, t, apply)
+
+    def new_person(self, face_ids: Iterable[int], name: str | None = None) -> int:
+        """Same as split: a person made of these faces. Returns its id."""
+        return self.split(face_ids, name)
+
+    def merge(self, sources: Iterable[int], target: int) -> int:
+        """Merges persons into `target`: their faces keep their state under target, their
+        rejections apply to target, and the sources are removed. Target keeps its name; an
+        unnamed target takes the first source's name."""
+        self._require_person(target)
+        sources = sorted({int(s) for s in sources} - {target})
+        if not sources:
+            raise ReviewError("nothing to merge")
+        for s in sources:
+            self._require_person(s)
+        faces = [f for s in sources for (f,) in self.con.execute("SELECT id FROM faces WHERE person_id = ?", (s,))]
+        rejected = {(f, s) for s in sources for f in self._rejections_of(s)}
+        pairs = {tuple(r) for s in sources for r in self.con.execute(
+            "SELECT a, b FROM not_same_person WHERE a = ? OR b = ?", (s, s))}
+        new_pairs = {tuple(sorted((target, b if a == s else a))) for s in sources for a, b in pairs
+                     if s in (a, b)} - {(target, target)}
+        new_pairs = {p for p in new_pairs if p[0] != p[1] and p[0] not in sources and p[1] not in sources}
+        t = _Touched(faces=set(faces), persons={target, *sources},
+                     rejections=rejected | {(f, target) for f, _ in rejected}, not_same=pairs | new_pairs)
+
+        def apply(con):
+            (tname,) = con.execute("SELECT name FROM persons WHERE id = ?", (target,)).fetchone()
+            first_name = None
+            for s in sources:
+                (sname,) = con.execute("SELECT name FROM persons WHERE id = ?", (s,)).fetchone()
+                first_name = first_name or sname
+                con.execute("UPDATE faces SET person_id = ? WHERE person_id = ?", (target, s))
+                con.execute("INSERT OR IGNORE INTO rejections(face_id, person_id) "
+                            "SELECT face_id, ? FROM rejections WHERE person_id = ?", (target, s))
+            for a, b in new_pairs:
+                con.execute("INSERT OR IGNORE INTO not_same_person(a, b) VALUES (?, ?)", (a, b))
+            for s in sources:
+                con.execute("DELETE FROM persons WHERE id = ?", (s,))
+            if tname is None and first_name is not None:
+                con.execute("UPDATE persons SET name = ? WHERE id = ?", (first_name, target))
+            # A face rejected from the merged person but confirmed for it stays confirmed (the
+            # confirmation is the later, explicit word); suggestions that are now rejected go.
+            con.execute("UPDATE faces SET person_id = NULL, state = 'undecided' WHERE person_id = ? "
+                        "AND state = 'suggested' AND id IN (SELECT face_id FROM rejections WHERE person_id = ?)",
+                        (target, target))
+
+        return self._do("merge", {"sources": sources, "target": target}, t, apply)
+
+    def rename(self, person_id: int, name: str | None) -> int:
+        """Names (or, with None/"", unnames) a person. Raises NameTaken if another has the name."""
+        self._require_person(person_id)
+        name = _clean_name(name)
+        if name is not None:
+            self._check_name_free(name, person_id)
+        t = _Touched(persons={person_id})
+
+        def apply(con):
+            con.execute("UPDATE persons SET name = ? WHERE id = ?", (name, person_id))
+
+        return self._do("rename", {"person": person_id, "name": name}, t, apply)
+
+    def create_person(self, name: str) -> int:
+        """A new, empty, named person (for moving faces to someone not yet in the library)."""
+        name = _clean_name(name)
+        if name is None:
+            raise ReviewError("a new person needs a name")
+        self._check_name_free(name, None)
+        t = _Touched()
+
+        def apply(con):
+            new_id = con.execute("INSERT INTO persons(name, created_at) VALUES (?, ?)", (name, time.time())).lastrowid
+            t.created_persons.add(new_id)
+            return new_id
+
+        return self._do("create", {"name": name}, t, apply)
+
+    def set_hidden(self, person_id: int, hidden: bool = True) -> int:
+        self._require_person(person_id)
+        t = _Touched(persons={person_id})
+
+        def apply(con):
+            con.execute("UPDATE persons SET hidden = ? WHERE id = ?", (int(hidden), person_id))
+
+        return self._do("hide" if hidden else "unhide", {"person": person_id}, t, apply)
+
+    def set_cover(self, person_id: int, face_id: int) -> int:
+        self._require_person(person_id)
+        t = _Touched(persons={person_id})
+
+        def apply(con):
+            con.execute("UPDATE persons SET cover_face_id = ? WHERE id = ?", (face_id, person_id))
+
+        return self._do("cover", {"person": person_id, "face": face_id}, t, apply)
+
+    def not_a_face(self, face_ids: Iterable[int]) -> int:
+        """These detections are not faces: they leave every album and all clustering."""
+        faces = self._faces(face_ids)
+        t = _Touched(faces={f for f, _, _ in faces})
+
+        def apply(con):
+            for fid, _, _ in faces:
+                con.execute("UPDATE faces SET person_id = NULL, state = 'not_face' WHERE id = ?", (fid,))
+
+        return self._do("not_face", {"faces": [f for f, _, _ in faces]}, t, apply)
+
+    def not_same_person(self, a: int, b: int) -> int:
+        """A "no" to "Same person?": a and b are never suggested as one again."""
+        self._require_person(a)
+        self._require_person(b)
+        pair = (min(a, b), max(a, b))
+        if pair[0] == pair[1]:
+            raise ReviewError("a person is always the same as itself")
+        t = _Touched(not_same={pair})
+
+        def apply(con):
+            con.execute("INSERT OR IGNORE INTO not_same_person(a, b) VALUES (?, ?)", pair)
+
+        return self._do("not_same", {"persons": list(pair)}, t, apply)
+
+    def forget_person(self, person_id: int) -> int:
+        """Removes a person: its faces become undecided and its rejections go (undoable)."""
+        self._require_person(person_id)
+        faces = [f for (f,) in self.con.execute("SELECT id FROM faces WHERE person_id = ?", (person_id,))]
+        rejected = {(f, person_id) for f in self._rejections_of(person_id)}
+        pairs = {tuple(r) for r in self.con.execute(
+            "SELECT a, b FROM not_same_person WHERE a = ? OR b = ?", (person_id, person_id))}
+        t = _Touched(faces=set(faces), persons={person_id}, rejections=rejected, not_same=pairs)
+
+        def apply(con):
+            con.execute("UPDATE faces SET person_id = NULL, state = 'undecided' WHERE person_id = ?", (person_id,))
+            con.execute("DELETE FROM persons WHERE id = ?", (person_id,))
+
+        return self._do("forget", {"person": person_id}, t, apply)
+
+    # --- undo / redo ----------------------------------------------------------------------
+
+    def undo(self) -> tuple[int, str] | None:
+        """Undoes the latest decision. Returns (decision id, action) or None if there is none."""
+        with self.library.transaction() as con:
+            row = con.execute("SELECT id, action, before FROM decisions WHERE undone = 0 "
+                              "ORDER BY id DESC LIMIT 1").fetchone()
+            if row is None:
+                return None
+            _restore(con, json.loads(row[2]))
+            con.execute("UPDATE decisions SET undone = 1 WHERE id = ?", (row[0],))
+            return row[0], row[1]
+
+    def redo(self) -> tuple[int, str] | None:
+        """Redoes the earliest undone decision. Returns (decision id, action) or None."""
+        with self.library.transaction() as con:
+            row = con.execute("SELECT id, action, after FROM decisions WHERE undone = 1 "
+                              "ORDER BY id ASC LIMIT 1").fetchone()
+            if row is None:
+                return None
+            _restore(con, json.loads(row[2]))
+            con.execute("UPDATE decisions SET undone = 0 WHERE id = ?", (row[0],))
+            return row[0], row[1]
+
+    def history(self) -> list[tuple[int, str, dict, bool]]:
+        """(id, action, params, undone) of every logged decision, oldest first."""
+        return [(i, a, json.loads(p), bool(u)) for i, a, p, u in
+                self.con.execute("SELECT id, action, params, undone FROM decisions ORDER BY id")]
+
+    def _check_name_free(self, name: str, person_id: int | None) -> None:
+        row = self.con.execute("SELECT id FROM persons WHERE name = ? COLLATE NOCASE", (name,)).fetchone()
+        if row is not None and row[0] != person_id:
+            raise NameTaken(name, row[0])
+
+
+def _clean_name(name: str | None) -> str | None:
+    if name is None:
+        return None
+    name = " ".join(name.split())
+    return name or None
