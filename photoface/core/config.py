@@ -24,6 +24,13 @@ DEFAULTS: dict[str, object] = {
     # Distance (squared L2 on unit vectors) below which two faces are the same person, per model
     # version; chosen by `photoface verify` calibration on lfw_subset pairs.
     "verify_thresholds": {},
+    # Person albums: benchmarks/cluster.py chose these (see the comments in core/cluster.py).
+    "cluster_k": 10,                   # neighbour-list length of rank-order clustering
+    "cluster_strictness": 1.0,         # rank-order distance threshold: lower = stricter albums
+    "min_album_size": 3,               # smaller unnamed albums go to Unsorted
+    "min_quality_face_px": 40,         # faces smaller than this (longer side) attract no matches
+    "min_quality_sharpness": 20.0,     # nor blurrier crops (variance of the Laplacian)
+    "min_quality_score": 0.95,         # nor less certain detections
     "embed_batch_size": 32,
     "thumb_px": 128,
     "crop_jpeg_quality": 95,

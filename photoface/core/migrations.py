@@ -110,7 +110,12 @@ def _to_v1(con: sqlite3.Connection) -> None:
     """)
 
 
-MIGRATIONS = [_to_v1]
+def _to_v2(con: sqlite3.Connection) -> None:
+    # Incremental clustering needs to know which faces a run has already placed.
+    con.execute("ALTER TABLE faces ADD COLUMN clustered INTEGER NOT NULL DEFAULT 0")
+
+
+MIGRATIONS = [_to_v1, _to_v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

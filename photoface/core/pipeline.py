@@ -352,3 +352,36 @@ def _process_all(library: Library, models: FaceModels, todo: list[tuple[int, Fou
             for _, fut in in_flight:
                 fut.cancel()
             committer.flush()  # what was finished is kept, cancelled or not
+
+
+def add_manual_face(library: Library, models: FaceModels, photo_id: int, box) -> int:
+    """Adds a face the detector missed, from a box the user drew (original pixels).
+
+    The box is cropped with the margin recipe (no landmarks are known), embedded with the
+    active model and stored as a 'manual' face, undecided, ready to be named.
+
+    Returns:
+        The new face's id.
+    """
+    from photoface.core.align import align_face, face_thumbnail
+    from photoface.core.types import Detection
+
+    paths = library.photo_paths(photo_id)
+    if not paths:
+        raise ImageDecodeError(f"photo {photo_id}", "no file of this photo is on disk")
+    image = imaging.load_image(paths[0])
+    x, y, w, h = box.x, box.y, box.w, box.h
+    landmarks = np.array([[x + w * .3, y + h * .4], [x + w * .7, y + h * .4], [x + w * .5, y + h * .6],
+                          [x + w * .35, y + h * .8], [x + w * .65, y + h * .8]], np.float32)
+    det = Detection(box, 1.0, landmarks)
+    crop = align_face(image.rgb, det, mode="margin")
+    import cv2
+
+    grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+    face = NewFace(box=box, score=1.0, landmarks=landmarks,
+                   sharpness=float(cv2.Laplacian(grey, cv2.CV_64F).var()),
+                   thumb_jpeg=_jpeg(face_thumbnail(image.rgb, box, int(models.settings["thumb_px"])), 90),
+                   crop_jpeg=_jpeg(crop, int(models.settings["crop_jpeg_quality"])),
+                   embedding=models.embedder.embed(crop[None])[0], source="manual")
+    with library.transaction() as con:
+        return library.insert_face(con, photo_id, face, models.model_version, time.time())

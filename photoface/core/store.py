@@ -278,10 +278,10 @@ class Library:
             "VALUES (?, ?, ?, ?, ?, ?)",
             (photo.sha256, photo.width, photo.height, photo.taken_at, photo.detector, now))
         photo_id = cur.lastrowid
-        face_ids = [self._insert_face(con, photo_id, face, model, now) for face in photo.faces]
+        face_ids = [self.insert_face(con, photo_id, face, model, now) for face in photo.faces]
         return photo_id, face_ids
 
-    def _insert_face(self, con: sqlite3.Connection, photo_id: int, face: NewFace, model: str,
+    def insert_face(self, con: sqlite3.Connection, photo_id: int, face: NewFace, model: str,
                      now: float) -> int:
         b = face.box
         cur = con.execute(

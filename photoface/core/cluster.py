@@ -1,0 +1,444 @@
+"""Person albums from embeddings: rank-order clustering that respects every user decision.
+
+Only faces without a decision move: confirmed faces anchor their person (must-link), two
+confirmed persons are never joined (cannot-link through `components_with_cannot_link`), a face
+rejected from a person never returns to it, "not a face" takes no part. Each run:
+
+1. neighbour lists of every usable face (exact or HNSW, see core/knn.py), cached in the library
+   folder and updated incrementally when faces are added;
+2. a vote: an undecided face whose nearest confirmed faces clearly name one person (count and
+   margin) is suggested for that person;
+3. rank-order edges (Otto et al. 2018) joined in increasing distance under the cannot-link rule:
+   components that reach a person's faces are suggested for that person, other components of
+   at least `min_album_size` faces become (or keep) unnamed albums, the rest stay Unsorted.
+
+Results are suggestions (state 'suggested'), never confirmations. Album ids stay stable: a new
+component takes the id of the unnamed album most of its faces came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from photoface.core import knn as knn_mod
+from photoface.core.config import model_version
+from photoface.core.constraints import components_with_cannot_link
+from photoface.core.errors import Cancelled
+from photoface.core.rank_order import rank_order_edges
+from photoface.core.store import Library
+
+log = logging.getLogger(__name__)
+
+# Vote: a face is suggested for person P when at least VOTE_MIN of its neighbours within
+# VOTE_MAX_DIST (squared L2) are P's confirmed faces and P has VOTE_MARGIN more than the runner-up.
+VOTE_MIN = 1
+VOTE_MARGIN = 1
+# Squared-L2 guard on rank-order edges: two faces this far apart are never linked directly.
+EDGE_MAX_DIST = 1.0
+
+
+@dataclass
+class ClusterReport:
+    faces_considered: int = 0
+    suggested_to_known: int = 0     # faces now suggested for a person with confirmed faces
+    new_albums: int = 0
+    albums: int = 0
+    unsorted: int = 0
+    seconds: float = 0.0
+
+
+def active_model(library: Library) -> str:
+    s = library.settings()
+    return model_version(s["active_weights"], s["align_mode"], s["input_scaling"])
+
+
+@dataclass
+class _Faces:
+    """The faces a run works on, as parallel arrays (row i = one face)."""
+
+    ids: np.ndarray        # (N,) int64 face ids
+    x: np.ndarray          # (N, 512) float32
+    person: np.ndarray     # (N,) int64 person id or -1
+    state: np.ndarray      # (N,) '<U10'
+    good: np.ndarray       # (N,) bool: good enough to attract matches
+    clustered: np.ndarray  # (N,) bool: already seen by an earlier run
+
+
+def _load_faces(library: Library, model: str) -> _Faces:
+    s = library.settings()
+    rows = library.con.execute(
+        """SELECT f.id, e.vec, COALESCE(f.person_id, -1), f.state, f.w, f.h, f.sharpness, f.score, f.clustered
+           FROM faces f JOIN embeddings e ON e.face_id = f.id AND e.model = ?
+           WHERE f.state != 'not_face'
+             AND EXISTS (SELECT 1 FROM locations l WHERE l.photo_id = f.photo_id AND l.status = 'ok')
+           ORDER BY f.id""", (model,)).fetchall()
+    n = len(rows)
+    x = np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(n, 512).copy() if n \
+        else np.zeros((0, 512), np.float32)
+    size = np.array([max(r[4], r[5]) for r in rows], np.float32)
+    sharp = np.array([r[6] if r[6] is not None else 1e9 for r in rows], np.float32)
+    score = np.array([r[7] for r in rows], np.float32)
+    good = (size >= float(s["min_quality_face_px"])) & (sharp >= float(s["min_quality_sharpness"])) \
+        & (score >= float(s["min_quality_score"]))
+    return _Faces(
+        ids=np.array([r[0] for r in rows], np.int64), x=x,
+        person=np.array([r[2] for r in rows], np.int64),
+        state=np.array([r[3] for r in rows], dtype="<U10"),
+        good=good | np.array([r[3] == "confirmed" for r in rows], bool),
+        clustered=np.array([bool(r[8]) for r in rows], bool))
+
+
+# --- neighbour lists, cached ----------------------------------------------------------------
+
+def _cache_path(library: Library, model: str, k: int) -> Path:
+    tag = hashlib.sha1(f"{model}|{k}".encode()).hexdigest()[:12]
+    return library.root / "cache" / f"knn-{tag}.npz"
+
+
+def _neighbours(library: Library, model: str, ids: np.ndarray, x: np.ndarray, k: int,
+                rebuild: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Neighbour lists of `x` (rows of `ids`): (idx rows, dist, rows whose list is new or changed)."""
+    n = len(ids)
+    path = _cache_path(library, model, k)
+    cached = None
+    if not rebuild and path.exists():
+        try:
+            with np.load(path) as z:
+                cached = (z["ids"], z["idx"], z["dist"])
+        except (OSError, ValueError, KeyError):
+            log.warning("neighbour cache %s is damaged; rebuilding it", path)
+    pos = {int(f): i for i, f in enumerate(ids)}
+    if cached is not None:
+        c_ids, c_idx, c_dist = cached
+        old_rows = np.array([pos.get(int(f), -1) for f in c_ids], np.int64)
+        keep = old_rows >= 0
+        n_new = n - int(keep.sum())
+    if cached is None or c_idx.shape[1] != min(k, max(n - 1, 0)) or n_new > max(0.5 * n, 2000) \
+            or (len(c_ids) - keep.sum()) > 0.2 * max(len(c_ids), 1):
+        idx, dist = knn_mod.knn(x, k)
+        changed = np.arange(n)
+    else:
+        # Old faces first (cache order), then the new ones; lists hold row numbers of that order.
+        old_pos = old_rows[keep]
+        c_ids_keep = c_ids[keep]
+        remap = {int(f): i for i, f in enumerate(c_ids_keep)}
+        flat = np.array([remap.get(int(f), -1) for f in c_idx[keep].ravel()], np.int64)
+        idx_old = flat.reshape(-1, c_idx.shape[1])
+        dist_old = np.where(idx_old >= 0, c_dist[keep], np.inf).astype(np.float32)
+        # Faces that left (deleted photos, "not a face") leave holes: close them by re-sorting.
+        idx_old, dist_old = knn_mod.merge_neighbours(idx_old, dist_old, np.full((len(idx_old), 1), -1),
+                                                     np.full((len(idx_old), 1), np.inf, np.float32))
+        new_mask = np.ones(n, bool)
+        new_mask[old_pos] = False
+        new_pos = np.flatnonzero(new_mask)
+        order = np.concatenate([old_pos, new_pos])  # order[j] = row in `ids` of list position j
+        if len(new_pos):
+            idx_o, dist_o, changed_o = knn_mod.add_points(x[old_pos], idx_old, dist_old, x[new_pos])
+            changed_o = np.concatenate([changed_o, np.arange(len(old_pos), n)])
+        else:
+            idx_o, dist_o, changed_o = idx_old, dist_old, np.zeros(0, np.int64)
+        idx = np.where(idx_o >= 0, order[np.maximum(idx_o, 0)], -1)
+        dist = dist_o
+        inv = np.empty(n, np.int64)
+        inv[order] = np.arange(n)
+        idx, dist = idx[inv], dist[inv]
+        changed = order[changed_o]
+    path.parent.mkdir(exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    c_idx_ids = np.where(idx >= 0, ids[np.maximum(idx, 0)], -1)
+    np.savez(tmp, ids=ids, idx=c_idx_ids, dist=dist)
+    tmp.replace(path)  # atomic: a crash leaves the old cache or the new one
+    return idx, dist, np.asarray(changed, np.int64)
+
+
+# --- the run --------------------------------------------------------------------------------
+
+def update_albums(library: Library, full: bool = False,
+                  progress: Callable[[int, int], None] | None = None,
+                  cancel: threading.Event | None = None) -> ClusterReport:
+    """Groups undecided faces into person albums (suggestions only; decisions are never changed).
+
+    Incremental by default: faces no run has seen join existing albums or form new ones, and
+    earlier suggestions stay. With full=True every face without a decision is placed again
+    (album ids are kept where their faces stay together).
+    """
+    t0 = time.perf_counter()
+    report = ClusterReport()
+    model = active_model(library)
+    settings = library.settings()
+    k = int(settings["cluster_k"])
+    threshold = float(settings["cluster_strictness"])
+    min_album = int(settings["min_album_size"])
+
+    def step(i: int) -> None:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("clustering cancelled")
+        if progress is not None:
+            progress(i, 4)
+
+    step(0)
+    faces = _load_faces(library, model)
+    n = len(faces.ids)
+    report.faces_considered = n
+    if n == 0:
+        return report
+    good_rows = np.flatnonzero(faces.good)
+    rest_rows = np.flatnonzero(~faces.good)
+    idx_g, dist_g, changed_g = _neighbours(library, model, faces.ids[good_rows], faces.x[good_rows], k, full)
+    step(1)
+
+    free = faces.state != "confirmed"
+    # Incremental: faces no run has seen, plus Unsorted ones (new neighbours may now claim them).
+    movable = free if full else free & (~faces.clustered | (faces.state == "undecided"))
+    rejected = _rejections(library)
+    not_same = _not_same(library)
+
+    # Anchors: confirmed faces always; in an incremental run, suggestions that stay also anchor.
+    anchor = np.where(faces.state == "confirmed", faces.person, -1)
+    if not full:
+        anchor = np.where((faces.state == "suggested") & ~movable, faces.person, anchor)
+
+    # 1) Vote of the nearest confirmed faces, for every movable face (low-quality ones too).
+    vote = _vote(faces, good_rows, rest_rows, idx_g, dist_g, movable, rejected, k)
+    step(2)
+
+    # 2) Rank-order edges among good faces, joined under cannot-link.
+    rows = None if full else changed_g
+    edges_g, _, pair_d = rank_order_edges(idx_g, dist_g, threshold, "approx", max_dist=EDGE_MAX_DIST, rows=rows)
+    edges = good_rows[edges_g] if len(edges_g) else np.zeros((0, 2), np.int64)
+    weights = pair_d.astype(np.float64)
+    must = _must_link_edges(faces, anchor, vote)
+    node_anchor = anchor.copy()
+    voted = vote >= 0
+    node_anchor[voted] = vote[voted]
+    # Faces fixed in place (not movable, no anchor) take no part: they are not re-decided.
+    fixed = ~movable & (node_anchor < 0)
+    ok = ~(fixed[edges[:, 0]] | fixed[edges[:, 1]]) if len(edges) else np.zeros(0, bool)
+    all_edges = np.concatenate([must, edges[ok]]) if len(must) else edges[ok]
+    all_w = np.concatenate([np.zeros(len(must)), weights[ok]]) if len(must) else weights[ok]
+    # Persons the user said are different are different anchors already; persons never share one.
+    labels = components_with_cannot_link(n, all_edges, all_w, node_anchor)
+    step(3)
+
+    assignment = _assign(faces, labels, node_anchor, movable, rejected, not_same, min_album, library)
+    _write(library, faces, assignment, movable, report)
+    report.seconds = time.perf_counter() - t0
+    step(4)
+    return report
+
+
+def _rejections(library: Library) -> set[tuple[int, int]]:
+    return set(library.con.execute("SELECT face_id, person_id FROM rejections").fetchall())
+
+
+def _not_same(library: Library) -> set[tuple[int, int]]:
+    return set(library.con.execute("SELECT a, b FROM not_same_person").fetchall())
+
+
+def _vote(faces: _Faces, good_rows, rest_rows, idx_g, dist_g, movable, rejected, k) -> np.ndarray:
+    """Person id suggested by the nearest confirmed faces, per face row (-1: no clear winner)."""
+    n = len(faces.ids)
+    vote = np.full(n, -1, np.int64)
+    confirmed = faces.state == "confirmed"
+    if not confirmed.any():
+        return vote
+    # Neighbour lists in face rows: good faces have them; others query the good ones.
+    nb_idx = np.full((n, idx_g.shape[1]), -1, np.int64)
+    nb_dist = np.full((n, idx_g.shape[1]), np.inf, np.float32)
+    nb_idx[good_rows] = np.where(idx_g >= 0, good_rows[np.maximum(idx_g, 0)], -1)
+    nb_dist[good_rows] = dist_g
+    need = rest_rows[movable[rest_rows]]
+    if len(need) and len(good_rows):
+        qi, qd = knn_mod.knn_query(faces.x[good_rows], faces.x[need], idx_g.shape[1])
+        nb_idx[need, :qi.shape[1]] = good_rows[qi]
+        nb_dist[need, :qi.shape[1]] = qd
+    for r in np.flatnonzero(movable):
+        counts: dict[int, int] = {}
+        for j, d in zip(nb_idx[r], nb_dist[r]):
+            if j < 0 or d >= EDGE_MAX_DIST or not confirmed[j]:
+                continue
+            p = int(faces.person[j])
+            if (int(faces.ids[r]), p) in rejected:
+                continue
+            counts[p] = counts.get(p, 0) + 1
+        if not counts:
+            continue
+        ranked = sorted(counts.items(), key=lambda t: -t[1])
+        best, c1 = ranked[0]
+        c2 = ranked[1][1] if len(ranked) > 1 else 0
+        if c1 >= VOTE_MIN and c1 - c2 >= VOTE_MARGIN:
+            vote[r] = best
+    return vote
+
+
+def _must_link_edges(faces: _Faces, anchor: np.ndarray, vote: np.ndarray) -> np.ndarray:
+    """Zero-distance chains that hold each person's faces (confirmed, kept or voted) together."""
+    target = anchor.copy()
+    target[vote >= 0] = vote[vote >= 0]
+    edges = []
+    for p in np.unique(target[target >= 0]):
+        members = np.flatnonzero(target == p)
+        if len(members) > 1:
+            edges.append(np.stack([members[:-1], members[1:]], axis=1))
+    return np.concatenate(edges) if edges else np.zeros((0, 2), np.int64)
+
+
+def _assign(faces: _Faces, labels, node_anchor, movable, rejected, not_same, min_album: int,
+            library: Library) -> np.ndarray:
+    """New person id per face row: a person id, 0 for "a new album", or -1 for Unsorted."""
+    n = len(faces.ids)
+    out = np.where(movable, -1, faces.person)
+    comp_anchor: dict[int, int] = {}
+    for r in np.flatnonzero(node_anchor >= 0):
+        comp_anchor.setdefault(int(labels[r]), int(node_anchor[r]))
+    members: dict[int, list[int]] = {}
+    for r in np.flatnonzero(movable):
+        members.setdefault(int(labels[r]), []).append(int(r))
+    # Unnamed albums without a confirmed face may be re-used by the component most of their faces join.
+    reusable = {p for (p,) in library.con.execute(
+        "SELECT id FROM persons p WHERE name IS NULL AND hidden = 0 AND NOT EXISTS "
+        "(SELECT 1 FROM faces f WHERE f.person_id = p.id AND f.state = 'confirmed')")}
+    fresh = []
+    for comp, rows in members.items():
+        p = comp_anchor.get(comp)
+        if p is not None:
+            for r in rows:
+                if (int(faces.ids[r]), p) not in rejected:
+                    out[r] = p
+            continue
+        if len(rows) + int(np.count_nonzero((labels == comp) & ~movable)) < min_album:
+            continue
+        fresh.append((comp, rows))
+    # Stable ids: greedy by overlap, each old album to at most one component.
+    overlaps = []
+    for i, (comp, rows) in enumerate(fresh):
+        olds, counts = np.unique(faces.person[rows], return_counts=True)
+        for old, c in zip(olds, counts):
+            if old in reusable:
+                overlaps.append((-int(c), i, int(old)))
+    taken_old, comp_person = set(), {}
+    for _, i, old in sorted(overlaps):
+        if i not in comp_person and old not in taken_old:
+            comp_person[i] = old
+            taken_old.add(old)
+    for i, (comp, rows) in enumerate(fresh):
+        out[rows] = comp_person.get(i, -(2 + i))  # -(2+i): a new album, numbered later
+    return out
+
+
+def _write(library: Library, faces: _Faces, assignment: np.ndarray, movable: np.ndarray,
+           report: ClusterReport) -> None:
+    now = time.time()
+    with library.transaction() as con:
+        new_ids: dict[int, int] = {}
+        for code in sorted({int(a) for a in assignment if a <= -2}):
+            new_ids[code] = con.execute("INSERT INTO persons(name, created_at) VALUES (NULL, ?)", (now,)).lastrowid
+        report.new_albums = len(new_ids)
+        confirmed_persons = {p for (p,) in con.execute(
+            "SELECT DISTINCT person_id FROM faces WHERE state = 'confirmed' AND person_id IS NOT NULL")}
+        updates = []
+        for r in np.flatnonzero(movable):
+            a = int(assignment[r])
+            person = new_ids.get(a, a) if a != -1 else None
+            state = "suggested" if person is not None else "undecided"
+            if person in confirmed_persons and faces.person[r] != person:
+                report.suggested_to_known += 1
+            updates.append((person, state, int(faces.ids[r])))
+        con.executemany("UPDATE faces SET person_id = ?, state = ?, clustered = 1 WHERE id = ? "
+                        "AND state IN ('undecided', 'suggested')", updates)
+        con.execute("UPDATE faces SET clustered = 1 WHERE clustered = 0 AND state = 'confirmed'")
+        # Junk albums: unnamed, not hidden, with no face left and no decision pointing at them.
+        con.execute("""DELETE FROM persons WHERE name IS NULL AND hidden = 0
+                       AND NOT EXISTS (SELECT 1 FROM faces f WHERE f.person_id = persons.id)
+                       AND NOT EXISTS (SELECT 1 FROM rejections r WHERE r.person_id = persons.id)
+                       AND NOT EXISTS (SELECT 1 FROM not_same_person s WHERE persons.id IN (s.a, s.b))""")
+        report.albums = con.execute("SELECT COUNT(*) FROM persons").fetchone()[0]
+        report.unsorted = sum(1 for p, _, _ in updates if p is None)
+
+
+# --- suggestions ----------------------------------------------------------------------------
+
+def _person_vectors(library: Library, model: str, person_id: int, confirmed_only: bool) -> np.ndarray:
+    states = "('confirmed')" if confirmed_only else "('confirmed', 'suggested')"
+    rows = library.con.execute(
+        f"SELECT e.vec FROM faces f JOIN embeddings e ON e.face_id = f.id AND e.model = ? "
+        f"WHERE f.person_id = ? AND f.state IN {states}", (model, person_id)).fetchall()
+    if not rows:
+        return np.zeros((0, 512), np.float32)
+    return np.frombuffer(b"".join(r[0] for r in rows), np.float32).reshape(len(rows), 512)
+
+
+def person_suggestions(library: Library, person_id: int, limit: int = 60) -> list[tuple[int, float]]:
+    """(face id, distance) of the unconfirmed faces most likely to be this person, best first.
+
+    The distance is the mean squared L2 distance to the person's 3 nearest confirmed faces (all
+    its faces when none is confirmed). Rejected faces are never offered; answering re-ranks.
+    """
+    model = active_model(library)
+    ref = _person_vectors(library, model, person_id, confirmed_only=True)
+    if len(ref) == 0:
+        ref = _person_vectors(library, model, person_id, confirmed_only=False)
+    if len(ref) == 0:
+        return []
+    rows = library.con.execute(
+        """SELECT f.id, e.vec FROM faces f JOIN embeddings e ON e.face_id = f.id AND e.model = ?
+           WHERE f.state IN ('undecided', 'suggested')
+             AND NOT EXISTS (SELECT 1 FROM rejections r WHERE r.face_id = f.id AND r.person_id = ?)
+             AND EXISTS (SELECT 1 FROM locations l WHERE l.photo_id = f.photo_id AND l.status = 'ok')""",
+        (model, person_id)).fetchall()
+    if not rows:
+        return []
+    ids = np.array([r[0] for r in rows], np.int64)
+    x = np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(len(rows), 512)
+    near = min(3, len(ref))
+    d = np.maximum(2.0 - 2.0 * (x @ ref.T), 0.0)
+    score = np.sort(d, axis=1)[:, :near].mean(axis=1)
+    order = np.argsort(score, kind="stable")[:limit]
+    return [(int(ids[i]), float(score[i])) for i in order]
+
+
+def merge_suggestions(library: Library, limit: int = 20, max_dist: float = 1.0) -> list[tuple[int, int, float]]:
+    """(person a, person b, distance) pairs that are probably one person, best first.
+
+    Distance is squared L2 between the persons' normalised mean faces; pairs the user said are
+    not the same, and pairs of two persons that both have a name, are never offered.
+    """
+    model = active_model(library)
+    rows = library.con.execute(
+        """SELECT f.person_id, p.name IS NOT NULL, e.vec FROM faces f
+           JOIN persons p ON p.id = f.person_id
+           JOIN embeddings e ON e.face_id = f.id AND e.model = ?
+           WHERE f.state IN ('confirmed', 'suggested')
+             AND EXISTS (SELECT 1 FROM locations l WHERE l.photo_id = f.photo_id AND l.status = 'ok')""",
+        (model,)).fetchall()
+    if not rows:
+        return []
+    person = np.array([r[0] for r in rows], np.int64)
+    x = np.frombuffer(b"".join(r[2] for r in rows), np.float32).reshape(len(rows), 512)
+    ids, inv = np.unique(person, return_inverse=True)
+    if len(ids) < 2:
+        return []
+    sums = np.zeros((len(ids), 512), np.float64)
+    np.add.at(sums, inv, x)
+    m = (sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    named = np.zeros(len(ids), bool)
+    named[inv] = np.array([bool(r[1]) for r in rows])
+    nb_i, nb_d = knn_mod.knn(m, min(10, len(ids) - 1))
+    not_same = _not_same(library)
+    pairs = {}
+    for i, (row_i, row_d) in enumerate(zip(nb_i, nb_d)):
+        for j, d in zip(row_i, row_d):
+            if j < 0 or d >= max_dist or (named[i] and named[j]):
+                continue
+            a, b = sorted((int(ids[i]), int(ids[j])))
+            if (a, b) not in not_same:
+                pairs[(a, b)] = float(d)
+    return sorted(((a, b, d) for (a, b), d in pairs.items()), key=lambda t: t[2])[:limit]

@@ -1,0 +1,117 @@
+"""Cannot-link constraints for clustering: never join two different confirmed persons.
+
+Each face may carry an *anchor*, the id of a confirmed person it belongs to (or -1). Edges are
+added in increasing distance order (Kruskal-style union-find) and an edge is refused when it
+would put two different anchors in one component. This is how "no clustering run may put two
+confirmed persons together" is enforced; must-links are the caller's business (e.g. by adding
+zero-distance edges between faces of the same person).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from photoface.core.rank_order import canonical_labels, connected_labels
+
+
+def anchors_from_groups(n: int, groups: Iterable[Iterable[int]]) -> np.ndarray:
+    """Anchors from "different person" groups: members of group g get anchor g.
+
+    Args:
+        n: number of nodes.
+        groups: sets of node indices; nodes of different groups must not be joined.
+
+    Returns:
+        (n,) int64 anchors, -1 for nodes in no group.
+
+    Raises:
+        ValueError: a node is in two groups.
+    """
+    anchors = np.full(n, -1, np.int64)
+    for g, members in enumerate(groups):
+        m = np.fromiter(members, dtype=np.int64)
+        if (anchors[m] >= 0).any():
+            raise ValueError(f"node(s) {m[anchors[m] >= 0].tolist()} are in more than one group")
+        anchors[m] = g
+    return anchors
+
+
+def components_with_cannot_link(n: int, edges: np.ndarray, weights: np.ndarray,
+                                anchors: np.ndarray | None = None) -> np.ndarray:
+    """Connected components that never join two different anchors.
+
+    Args:
+        n: number of nodes.
+        edges: (E, 2) int node pairs (direction irrelevant).
+        weights: (E,) distances; smaller edges are added first, ties by (min, max) node id,
+            so the result does not depend on the edge order given.
+        anchors: (n,) int, a person id per node or -1 (default: none, plain components).
+
+    Returns:
+        (n,) int64 canonical labels (0 = largest). Two nodes with different anchors >= 0
+        always get different labels.
+    """
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    if anchors is None:
+        return connected_labels(n, edges)
+    anchors = np.asarray(anchors, dtype=np.int64)
+    if anchors.shape != (n,):
+        raise ValueError(f"anchors must have shape ({n},), got {anchors.shape}")
+    weights = np.asarray(weights, dtype=np.float64).reshape(-1)
+    free = connected_labels(n, edges)
+    # Only components that would hold two different anchors need the slow exact pass;
+    # elsewhere no edge can be refused, so the plain components stand.
+    a_nodes = np.flatnonzero(anchors >= 0)
+    pairs = np.unique(np.stack([free[a_nodes], anchors[a_nodes]], axis=1), axis=0)
+    comp_ids, n_anchor = np.unique(pairs[:, 0], return_counts=True)
+    bad = np.zeros(free.max() + 1 if n else 0, bool)
+    bad[comp_ids[n_anchor > 1]] = True
+    if not bad.any():
+        return free
+    lo, hi = edges.min(axis=1), edges.max(axis=1)
+    in_bad = bad[free[lo]]
+    lo, hi, w = lo[in_bad], hi[in_bad], weights[in_bad]
+    order = np.lexsort((hi, lo, w))
+
+    # Plain lists: scalar access in this loop is several times faster than on numpy arrays.
+    parent = list(range(n))
+    anchor_of = anchors.tolist()  # anchor of each root
+
+    def find(v: int) -> int:
+        root = v
+        while parent[root] != root:
+            root = parent[root]
+        while parent[v] != root:  # path compression
+            parent[v], v = root, parent[v]
+        return root
+
+    lo_l, hi_l = lo.tolist(), hi.tolist()
+    for e in order.tolist():
+        ra, rb = find(lo_l[e]), find(hi_l[e])
+        if ra == rb:
+            continue
+        xa, xb = anchor_of[ra], anchor_of[rb]
+        if xa >= 0 and xb >= 0 and xa != xb:
+            continue  # would put two confirmed persons together
+        if ra > rb:
+            ra, rb = rb, ra
+        parent[rb] = ra
+        anchor_of[ra] = xa if xa >= 0 else xb
+
+    roots = _all_roots(np.asarray(parent, dtype=np.int64))
+    # Nodes of good components keep their free label; bad components take their roots,
+    # offset so the two label spaces cannot collide before canonicalisation.
+    out = np.where(bad[free], n + roots, free)
+    return canonical_labels(out)
+
+
+def _all_roots(parent: np.ndarray) -> np.ndarray:
+    """Roots of every node by repeated pointer jumping (vectorised find)."""
+    p = parent.copy()
+    while True:
+        q = p[p]
+        if np.array_equal(q, p):
+            return p
+        p = q

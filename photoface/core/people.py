@@ -1,0 +1,136 @@
+"""Read-only views of the library for the People screens and the CLI: persons, faces, photos.
+
+Only faces of photos present on disk (some file of an online or offline root points at them)
+and not marked "not a face" are shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from photoface.core.store import Library, decode_path
+from photoface.core.types import Box
+
+_PRESENT = "EXISTS (SELECT 1 FROM locations l WHERE l.photo_id = f.photo_id AND l.status = 'ok')"
+
+
+@dataclass(frozen=True)
+class PersonSummary:
+    """One person album. `faces` counts confirmed and suggested faces of present photos."""
+
+    id: int
+    name: str | None
+    hidden: bool
+    faces: int
+    confirmed: int
+    cover_face_id: int | None
+
+    @property
+    def label(self) -> str:
+        return self.name or "Unnamed"
+
+
+@dataclass(frozen=True)
+class FaceInfo:
+    """A face with what a grid or a photo view needs to show it."""
+
+    id: int
+    photo_id: int
+    box: Box
+    state: str
+    person_id: int | None
+    person_name: str | None
+    score: float
+    taken_at: str | None
+    path: str | None  # one file of the photo (the first by path), None if none is known
+
+
+def min_album_size(library: Library) -> int:
+    return int(library.get_setting("min_album_size"))
+
+
+def list_people(library: Library, include_hidden: bool = False, hidden_only: bool = False,
+                min_faces: int | None = None) -> list[PersonSummary]:
+    """Person albums: named first (by name), then by size (largest first).
+
+    Unnamed persons with fewer than `min_faces` faces (default: the library's minimum album
+    size) are left out: their faces are shown in Unsorted instead. Named persons always show.
+    """
+    floor = min_album_size(library) if min_faces is None else min_faces
+    rows = library.con.execute(
+        f"""SELECT p.id, p.name, p.hidden,
+                   COUNT(f.id), COALESCE(SUM(f.state = 'confirmed'), 0),
+                   COALESCE(p.cover_face_id,
+                            (SELECT f2.id FROM faces f2 WHERE f2.person_id = p.id
+                             AND f2.state IN ('confirmed', 'suggested')
+                             ORDER BY f2.state = 'confirmed' DESC, f2.score * f2.w DESC LIMIT 1))
+            FROM persons p
+            LEFT JOIN faces f ON f.person_id = p.id AND f.state IN ('confirmed', 'suggested') AND {_PRESENT}
+            GROUP BY p.id""").fetchall()
+    people = [PersonSummary(i, n, bool(h), c, k, cover) for i, n, h, c, k, cover in rows]
+    if hidden_only:
+        people = [p for p in people if p.hidden]
+    elif not include_hidden:
+        people = [p for p in people if not p.hidden]
+    people = [p for p in people if p.name is not None or p.faces >= max(floor, 1) or p.confirmed > 0]
+    return sorted(people, key=lambda p: (p.name is None, (p.name or "").casefold(), -p.faces, p.id))
+
+
+def _faces(library: Library, where: str, params: tuple, order: str = "f.id") -> list[FaceInfo]:
+    rows = library.con.execute(
+        f"""SELECT f.id, f.photo_id, f.x, f.y, f.w, f.h, f.state, f.person_id, p.name, f.score,
+                   ph.taken_at,
+                   (SELECT l.path FROM locations l WHERE l.photo_id = f.photo_id AND l.status = 'ok'
+                    ORDER BY l.path LIMIT 1)
+            FROM faces f JOIN photos ph ON ph.id = f.photo_id LEFT JOIN persons p ON p.id = f.person_id
+            WHERE {where} ORDER BY {order}""", params).fetchall()
+    return [FaceInfo(i, ph, Box(x, y, w, h), st, pid, name, score, taken, decode_path(path) if path else None)
+            for i, ph, x, y, w, h, st, pid, name, score, taken, path in rows]
+
+
+def person_faces(library: Library, person_id: int) -> list[FaceInfo]:
+    """Confirmed faces first, then suggestions; each group by date taken."""
+    return _faces(library, f"f.person_id = ? AND f.state IN ('confirmed', 'suggested') AND {_PRESENT}",
+                  (person_id,), "f.state = 'confirmed' DESC, ph.taken_at IS NULL, ph.taken_at, f.id")
+
+
+def unsorted_faces(library: Library) -> list[FaceInfo]:
+    """Faces in no shown album: undecided ones, and those of unnamed albums below the minimum size."""
+    shown = {p.id for p in list_people(library, include_hidden=True)}
+    faces = _faces(library, f"f.state IN ('undecided', 'suggested') AND {_PRESENT}", ())
+    return [f for f in faces if f.person_id is None or f.person_id not in shown]
+
+
+def photo_faces(library: Library, photo_id: int) -> list[FaceInfo]:
+    """Every face of one photo (for drawing labelled boxes on it), "not a face" included."""
+    return _faces(library, "f.photo_id = ?", (photo_id,))
+
+
+def person_photos(library: Library, person_id: int) -> list[tuple[int, str | None, str | None]]:
+    """(photo id, date taken, a path) of a person's photos, sorted by date taken."""
+    return [(f.photo_id, f.taken_at, f.path) for f in _unique_photos(person_faces(library, person_id))]
+
+
+def shared_photos(library: Library, person_ids: list[int]) -> list[tuple[int, str | None, str | None]]:
+    """Photos in which every one of these persons appears, sorted by date taken."""
+    if not person_ids:
+        return []
+    sets = [{f.photo_id for f in person_faces(library, pid)} for pid in person_ids]
+    common = set.intersection(*sets)
+    faces = [f for f in person_faces(library, person_ids[0]) if f.photo_id in common]
+    return [(f.photo_id, f.taken_at, f.path) for f in _unique_photos(faces)]
+
+
+def _unique_photos(faces: list[FaceInfo]) -> list[FaceInfo]:
+    seen, out = set(), []
+    for f in sorted(faces, key=lambda f: (f.taken_at is None, f.taken_at or "", f.photo_id)):
+        if f.photo_id not in seen:
+            seen.add(f.photo_id)
+            out.append(f)
+    return out
+
+
+def person_names(library: Library) -> list[tuple[int, str]]:
+    """(id, name) of every named person, by name: for completers."""
+    return library.con.execute(
+        "SELECT id, name FROM persons WHERE name IS NOT NULL ORDER BY name COLLATE NOCASE").fetchall()
