@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from photoface.core import migrations
+from photoface.core.config import DEFAULTS
 from photoface.core.errors import StoreError
 from photoface.core.store import Library, NewFace, NewPhoto
 from photoface.core.types import Box
@@ -30,7 +31,7 @@ def test_reopening_does_not_migrate_again_and_keeps_data(tmp_path):
         lib.set_setting("min_face_px", 33)
     with Library(tmp_path) as lib:
         assert lib.get_setting("min_face_px") == 33
-        assert lib.get_setting("align_mode") == "similarity"  # a default
+        assert lib.get_setting("align_mode") == DEFAULTS["align_mode"]  # a default
 
 
 def test_a_newer_schema_is_refused_with_a_clear_message(tmp_path):
