@@ -79,6 +79,8 @@ def cmd_scan(args) -> int:
             print(f"offline (kept as it was): {root}")
         if report.errors:
             print("see `photoface errors` for the files that could not be read")
+        if not args.no_cluster:
+            _recluster(lib, full=False)
     return 0
 
 
@@ -155,6 +157,145 @@ def cmd_verify(args) -> int:
     return 0
 
 
+# --- person albums ----------------------------------------------------------------------------
+
+def _person_id(lib, ref: str) -> int:
+    """A person given by id or by name (case-insensitive)."""
+    from photoface.core.review import ReviewError
+
+    if ref.isdigit():
+        return int(ref)
+    row = lib.con.execute("SELECT id FROM persons WHERE name = ? COLLATE NOCASE", (ref,)).fetchone()
+    if row is None:
+        raise ReviewError(f"no person named {ref!r} (see `photoface people`)")
+    return row[0]
+
+
+def _recluster(lib, full: bool) -> None:
+    from photoface.core.cluster import update_albums
+
+    report = update_albums(lib, full=full)
+    print(f"albums: {report.albums} ({report.new_albums} new), {report.suggested_to_known} faces suggested "
+          f"for known people, {report.unsorted} unsorted, {report.seconds:.1f}s")
+
+
+def cmd_cluster(args) -> int:
+    with _library(args) as lib:
+        _recluster(lib, args.full)
+    return 0
+
+
+def _face_json(f) -> dict:
+    b = f.box
+    return {"id": f.id, "photo": f.path, "box": [round(b.x, 1), round(b.y, 1), round(b.w, 1), round(b.h, 1)],
+            "state": f.state, "person": f.person_id}
+
+
+def cmd_people(args) -> int:
+    from photoface.core import people
+
+    with _library(args) as lib:
+        persons = people.list_people(lib, include_hidden=args.all, min_faces=0 if args.all else None)
+        if args.json:
+            out = {"persons": [{"id": p.id, "name": p.name, "hidden": p.hidden, "faces_count": p.faces,
+                                "confirmed": p.confirmed,
+                                "faces": [_face_json(f) for f in people.person_faces(lib, p.id)]}
+                               for p in persons],
+                   "unsorted": [_face_json(f) for f in people.unsorted_faces(lib)]}
+            print(json.dumps(out))
+            return 0
+        print(f"{'id':>6}  {'name':30} {'faces':>6} {'confirmed':>9}")
+        for p in persons:
+            flag = "  (hidden)" if p.hidden else ""
+            print(f"{p.id:>6}  {p.label:30} {p.faces:>6} {p.confirmed:>9}{flag}")
+        print(f"unsorted faces: {len(people.unsorted_faces(lib))}")
+    return 0
+
+
+def _review_action(args, action) -> int:
+    from photoface.core.review import Review
+
+    with _library(args) as lib:
+        result = action(lib, Review(lib))
+        if result:
+            print(result)
+    return 0
+
+
+def cmd_merge(args) -> int:
+    return _review_action(args, lambda lib, r: r.merge([_person_id(lib, s) for s in args.persons],
+                                                       _person_id(lib, args.into)) and
+                          f"merged into person {_person_id(lib, args.into)}")
+
+
+def cmd_split(args) -> int:
+    return _review_action(args, lambda lib, r: f"new person {r.split(args.faces, args.name)}")
+
+
+def cmd_move(args) -> int:
+    return _review_action(args, lambda lib, r: r.move(args.faces, _person_id(lib, args.to)) and "moved")
+
+
+def cmd_rename(args) -> int:
+    from photoface.core.review import NameTaken, Review
+
+    with _library(args) as lib:
+        review = Review(lib)
+        pid = _person_id(lib, args.person)
+        try:
+            review.rename(pid, args.name)
+        except NameTaken as taken:
+            if not args.merge:
+                print(f"photoface: {taken} (add --merge to merge person {pid} into it)", file=sys.stderr)
+                return 1
+            review.merge([pid], taken.person_id)
+            print(f"merged into person {taken.person_id} ({taken.name})")
+    return 0
+
+
+def cmd_confirm(args) -> int:
+    return _review_action(args, lambda lib, r: r.confirm(args.faces, _person_id(lib, args.person)) and "confirmed")
+
+
+def cmd_reject(args) -> int:
+    return _review_action(args, lambda lib, r: r.reject(args.faces, _person_id(lib, args.person)) and "rejected")
+
+
+def cmd_hide(args) -> int:
+    return _review_action(args, lambda lib, r: r.set_hidden(_person_id(lib, args.person), not args.unhide) and
+                          ("shown" if args.unhide else "hidden"))
+
+
+def cmd_not_face(args) -> int:
+    return _review_action(args, lambda lib, r: r.not_a_face(args.faces) and "marked as not a face")
+
+
+def cmd_not_same(args) -> int:
+    return _review_action(args, lambda lib, r: r.not_same_person(_person_id(lib, args.a), _person_id(lib, args.b))
+                          and "remembered: not the same person")
+
+
+def cmd_undo(args) -> int:
+    def act(lib, r):
+        done = r.undo() if args.command == "undo" else r.redo()
+        return f"{args.command}: {done[1]} (decision {done[0]})" if done else f"nothing to {args.command}"
+    return _review_action(args, act)
+
+
+def cmd_suggest(args) -> int:
+    from photoface.core.cluster import merge_suggestions, person_suggestions
+
+    with _library(args) as lib:
+        if args.person is None:
+            for a, b, d in merge_suggestions(lib, args.limit):
+                print(f"same person? {a} and {b} (distance {d:.3f})")
+        else:
+            for face, d in person_suggestions(lib, _person_id(lib, args.person), args.limit):
+                print(f"face {face} (distance {d:.3f})")
+    return 0
+
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="photoface",
@@ -169,6 +310,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("scan", help="scan folders (or every known folder) for photos and faces")
     p.add_argument("folders", nargs="*", help="folders to add and scan; none: re-scan all")
     p.add_argument("--workers", type=int, default=1, help="decode/detect threads (default 1)")
+    p.add_argument("--no-cluster", action="store_true", help="do not group the new faces into albums")
     p.set_defaults(func=cmd_scan)
 
     p = sub.add_parser("status", help="photos, faces, persons, errors, model and compute device")
@@ -191,6 +333,66 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("b")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("cluster", help="group new faces into person albums (--full: all undecided faces)")
+    p.add_argument("--full", action="store_true")
+    p.set_defaults(func=cmd_cluster)
+
+    p = sub.add_parser("people", help="person albums: id, name, faces, confirmed")
+    p.add_argument("--json", action="store_true", help="every person and the unsorted faces, with boxes")
+    p.add_argument("--all", action="store_true", help="hidden persons and small albums too")
+    p.set_defaults(func=cmd_people)
+
+    p = sub.add_parser("merge", help="merge persons into another")
+    p.add_argument("persons", nargs="+", help="ids or names")
+    p.add_argument("--into", required=True, help="the person they become")
+    p.set_defaults(func=cmd_merge)
+
+    p = sub.add_parser("split", help="a new person from these faces")
+    p.add_argument("faces", nargs="+", type=int)
+    p.add_argument("--name")
+    p.set_defaults(func=cmd_split)
+
+    p = sub.add_parser("move", help="move faces to a person (confirmed there, rejected from the old one)")
+    p.add_argument("faces", nargs="+", type=int)
+    p.add_argument("--to", required=True)
+    p.set_defaults(func=cmd_move)
+
+    p = sub.add_parser("rename", help="name a person (\"\" to unname)")
+    p.add_argument("person")
+    p.add_argument("name")
+    p.add_argument("--merge", action="store_true", help="if the name is taken, merge into that person")
+    p.set_defaults(func=cmd_rename)
+
+    for name, fn, what in (("confirm", cmd_confirm, "these faces are PERSON"),
+                           ("reject", cmd_reject, "these faces are not PERSON")):
+        p = sub.add_parser(name, help=what)
+        p.add_argument("faces", nargs="+", type=int)
+        p.add_argument("--person", required=True)
+        p.set_defaults(func=fn)
+
+    p = sub.add_parser("hide", help="hide a person from People (--unhide to show again)")
+    p.add_argument("person")
+    p.add_argument("--unhide", action="store_true")
+    p.set_defaults(func=cmd_hide)
+
+    p = sub.add_parser("not-face", help="these detections are not faces")
+    p.add_argument("faces", nargs="+", type=int)
+    p.set_defaults(func=cmd_not_face)
+
+    p = sub.add_parser("not-same", help="two persons are not the same (never suggest merging them)")
+    p.add_argument("a")
+    p.add_argument("b")
+    p.set_defaults(func=cmd_not_same)
+
+    for name in ("undo", "redo"):
+        p = sub.add_parser(name, help=f"{name} the last decision")
+        p.set_defaults(func=cmd_undo)
+
+    p = sub.add_parser("suggest", help="faces that may be PERSON; with no PERSON, persons that may be one")
+    p.add_argument("person", nargs="?")
+    p.add_argument("--limit", type=int, default=20)
+    p.set_defaults(func=cmd_suggest)
     return parser
 
 

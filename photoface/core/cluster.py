@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 VOTE_MIN = 1
 VOTE_MARGIN = 1
 # Squared-L2 guard on rank-order edges: two faces this far apart are never linked directly.
-EDGE_MAX_DIST = 1.0
+EDGE_MAX_DIST = 1.0  # default of the "cluster_max_dist" setting
 
 
 @dataclass
@@ -177,6 +177,7 @@ def update_albums(library: Library, full: bool = False,
     k = int(settings["cluster_k"])
     threshold = float(settings["cluster_strictness"])
     min_album = int(settings["min_album_size"])
+    max_dist = float(settings["cluster_max_dist"])
 
     def step(i: int) -> None:
         if cancel is not None and cancel.is_set():
@@ -207,12 +208,12 @@ def update_albums(library: Library, full: bool = False,
         anchor = np.where((faces.state == "suggested") & ~movable, faces.person, anchor)
 
     # 1) Vote of the nearest confirmed faces, for every movable face (low-quality ones too).
-    vote = _vote(faces, good_rows, rest_rows, idx_g, dist_g, movable, rejected, k)
+    vote = _vote(faces, good_rows, rest_rows, idx_g, dist_g, movable, rejected, max_dist)
     step(2)
 
     # 2) Rank-order edges among good faces, joined under cannot-link.
     rows = None if full else changed_g
-    edges_g, _, pair_d = rank_order_edges(idx_g, dist_g, threshold, "approx", max_dist=EDGE_MAX_DIST, rows=rows)
+    edges_g, _, pair_d = rank_order_edges(idx_g, dist_g, threshold, "approx", max_dist=max_dist, rows=rows)
     edges = good_rows[edges_g] if len(edges_g) else np.zeros((0, 2), np.int64)
     weights = pair_d.astype(np.float64)
     must = _must_link_edges(faces, anchor, vote)
@@ -243,7 +244,7 @@ def _not_same(library: Library) -> set[tuple[int, int]]:
     return set(library.con.execute("SELECT a, b FROM not_same_person").fetchall())
 
 
-def _vote(faces: _Faces, good_rows, rest_rows, idx_g, dist_g, movable, rejected, k) -> np.ndarray:
+def _vote(faces: _Faces, good_rows, rest_rows, idx_g, dist_g, movable, rejected, max_dist) -> np.ndarray:
     """Person id suggested by the nearest confirmed faces, per face row (-1: no clear winner)."""
     n = len(faces.ids)
     vote = np.full(n, -1, np.int64)
@@ -263,7 +264,7 @@ def _vote(faces: _Faces, good_rows, rest_rows, idx_g, dist_g, movable, rejected,
     for r in np.flatnonzero(movable):
         counts: dict[int, int] = {}
         for j, d in zip(nb_idx[r], nb_dist[r]):
-            if j < 0 or d >= EDGE_MAX_DIST or not confirmed[j]:
+            if j < 0 or d >= max_dist or not confirmed[j]:
                 continue
             p = int(faces.person[j])
             if (int(faces.ids[r]), p) in rejected:

@@ -27,6 +27,7 @@ DEFAULTS: dict[str, object] = {
     # Person albums: benchmarks/cluster.py chose these (see the comments in core/cluster.py).
     "cluster_k": 10,                   # neighbour-list length of rank-order clustering
     "cluster_strictness": 1.0,         # rank-order distance threshold: lower = stricter albums
+    "cluster_max_dist": 1.0,           # squared L2 beyond which two faces are never linked
     "min_album_size": 3,               # smaller unnamed albums go to Unsorted
     "min_quality_face_px": 40,         # faces smaller than this (longer side) attract no matches
     "min_quality_sharpness": 20.0,     # nor blurrier crops (variance of the Laplacian)

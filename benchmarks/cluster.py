@@ -1,0 +1,208 @@
+"""Person-album quality on the real datasets, photoface's default against oracle baselines; and scale.
+
+For each set, the stored embeddings of a scanned library (built once under benchmarks/out/) are
+clustered by photoface exactly as the app does (`update_albums(full=True)` with the default
+settings, the same for every set), and by baselines each at its best threshold on a grid (an
+oracle: an upper bound for them): Chinese whispers, average-linkage agglomerative, DBSCAN and
+plain approximate rank-order. Only each photo's labelled face is scored; unsorted faces count as
+singletons. Ops to clean follow the Person albums issue.
+
+    python -m benchmarks.cluster [--set NAME ...] [--sweep] [--scale] [--skip-quality]
+
+`--sweep` also prints photoface at a grid of settings (how the defaults were chosen);
+`--scale` times 10k and 100k synthetic faces and adding 500 to the 100k library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks import baselines
+from benchmarks.common import OUT_DIR, add_set_argument, chosen_sets, emit, peak_rss_mb
+from photoface.core import cluster, metrics
+from photoface.core.config import DEFAULTS
+from photoface.core.evaluation import labelled_faces
+from photoface.core.pipeline import scan
+from photoface.core.store import Library
+
+ALL_SETS = ("five_celebrity_faces", "lfw_subset", "sports_celebrities", "lfw")
+QUALITY_FLOORS = [  # (smallest face px, sharpness, detector score) below which a face attracts no match
+    {"min_quality_face_px": 0, "min_quality_sharpness": 0.0, "min_quality_score": 0.0},
+    {"min_quality_face_px": 30, "min_quality_sharpness": 5.0, "min_quality_score": 0.9},
+    {"min_quality_face_px": 40, "min_quality_sharpness": 20.0, "min_quality_score": 0.95},
+]
+SWEEP = [{"cluster_k": k, "cluster_strictness": s, "cluster_max_dist": d, "min_album_size": m, **q}
+         for k, s, d, m, q in itertools.product([10, 20, 30], [0.3, 0.5, 1.0], [1.0, 1.1, 1.2, 1.3], [2, 3],
+                                                 QUALITY_FLOORS)]
+
+
+def scanned_library(name: str, folder: Path) -> Path:
+    """The set's library under benchmarks/out/libraries, scanned on first use."""
+    lib_dir = OUT_DIR / "libraries" / name
+    if not (lib_dir / "library.sqlite").exists():
+        with Library(lib_dir) as lib:
+            scan(lib, [str(folder)])
+    return lib_dir
+
+
+def _reset(lib: Library) -> None:
+    """Back to "just scanned": no persons, no decisions, nothing clustered."""
+    with lib.transaction() as con:
+        con.execute("UPDATE faces SET person_id = NULL, state = 'undecided', clustered = 0 "
+                    "WHERE state != 'not_face'")
+        con.execute("DELETE FROM persons")
+        con.execute("DELETE FROM decisions")
+
+
+def _score(name: str, method: str, truth: np.ndarray, pred: np.ndarray, **extra) -> dict:
+    pp, pr, pf = metrics.pairwise_prf(truth, pred)
+    bp, br, bf = metrics.bcubed_prf(truth, pred)
+    stats = metrics.album_stats(pred)
+    return {"set": name, "method": method, "pairwise_p": round(pp, 4), "pairwise_r": round(pr, 4),
+            "pairwise_f": round(pf, 4), "bcubed_p": round(bp, 4), "bcubed_r": round(br, 4),
+            "bcubed_f": round(bf, 4), "albums": stats["n_albums"],
+            "singletons": stats["n_singletons"] + stats["n_unsorted"],
+            "ops_to_clean": metrics.ops_to_clean(truth, pred), **extra}
+
+
+def run_photoface(lib: Library, name: str, folder: Path, overrides: dict | None = None) -> dict:
+    _reset(lib)
+    for key, value in (overrides or {}).items():
+        lib.set_setting(key, value)
+    t0 = time.perf_counter()
+    report = cluster.update_albums(lib, full=True)
+    seconds = time.perf_counter() - t0
+    model = cluster.active_model(lib)
+    lf = labelled_faces(lib, str(folder), model)
+    person = dict(lib.con.execute("SELECT id, COALESCE(person_id, -1) FROM faces").fetchall())
+    pred = np.array([person[int(f)] for f in lf.face_ids], np.int64)
+    for key in overrides or {}:
+        lib.set_setting(key, DEFAULTS[key])
+    return _score(name, "photoface", lf.identity_codes(), pred, seconds=round(seconds, 2),
+                  faces=report.faces_considered, settings=overrides or "default")
+
+
+def run_baselines(lib: Library, name: str, folder: Path) -> list[dict]:
+    model = cluster.active_model(lib)
+    ids, x = lib.embeddings(model)
+    lf = labelled_faces(lib, str(folder), model)
+    rows_of = {int(f): i for i, f in enumerate(ids)}
+    sel = np.array([rows_of[int(f)] for f in lf.face_ids])
+    truth = lf.identity_codes()
+    idx, dist = baselines.neighbours(x, 50)
+    idx20, dist20 = idx[:, :20], dist[:, :20]
+    grids = {
+        "chinese_whispers": (np.arange(0.5, 1.31, 0.05), lambda t: baselines.chinese_whispers(idx, dist, t)),
+        "dbscan": (np.arange(0.5, 1.31, 0.05), lambda t: baselines.dbscan(idx, dist, t, 2)),
+        "rank_order_plain": (np.array([0.5, 1, 1.5, 2, 3, 5, 8, 12]),
+                             lambda t: baselines.plain_rank_order(x, idx20, dist20, t)),
+    }
+    if len(x) <= 16000:  # average linkage holds the whole distance matrix
+        grids["average_linkage"] = (np.arange(0.6, 1.61, 0.05), lambda t: baselines.average_linkage(x, t))
+    out = []
+    for method, (grid, fn) in grids.items():
+        t0 = time.perf_counter()
+        results = [_score(name, method, truth, fn(float(t))[sel], threshold=round(float(t), 3)) for t in grid]
+        secs = time.perf_counter() - t0
+        best_f = max(results, key=lambda r: (r["bcubed_f"], -r["ops_to_clean"]))
+        best_ops = min(results, key=lambda r: (r["ops_to_clean"], -r["bcubed_f"]))
+        out.append({**best_f, "oracle": "best_bcubed_f", "grid_seconds": round(secs, 1)})
+        out.append({**best_ops, "oracle": "best_ops_to_clean"})
+    return out
+
+
+def quality(sets, sweep: bool) -> None:
+    summary = {}
+    for name, folder in sets:
+        src = scanned_library(name, folder)
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copytree(src, Path(tmp) / "lib")
+            with Library(Path(tmp) / "lib") as lib:
+                ours = run_photoface(lib, name, folder)
+                emit(ours)
+                base = run_baselines(lib, name, folder)
+                for rec in base:
+                    emit(rec)
+                summary[name] = (ours, base)
+                if sweep:
+                    for overrides in SWEEP:
+                        emit(run_photoface(lib, name, folder, overrides))
+    print(f"\n{'set':22} {'method':18} {'oracle':18} {'BCubed F':>8} {'pair F':>7} {'ops':>6}")
+    ours_ops = best_ops_sum = 0
+    for name, (ours, base) in summary.items():
+        print(f"{name:22} {'photoface':18} {'default':18} {ours['bcubed_f']:8.4f} {ours['pairwise_f']:7.4f} "
+              f"{ours['ops_to_clean']:6d}")
+        for r in base:
+            print(f"{name:22} {r['method']:18} {r['oracle']:18} {r['bcubed_f']:8.4f} {r['pairwise_f']:7.4f} "
+                  f"{r['ops_to_clean']:6d}")
+        best_f = max(r["bcubed_f"] for r in base)
+        best_ops = min(r["ops_to_clean"] for r in base)
+        ours_ops += ours["ops_to_clean"]
+        best_ops_sum += best_ops
+        emit({"set": name, "photoface_bcubed_f": ours["bcubed_f"], "best_baseline_bcubed_f": best_f,
+              "photoface_ops": ours["ops_to_clean"], "best_baseline_ops": best_ops})
+    emit({"sets": list(summary), "photoface_ops_sum": ours_ops, "best_baseline_ops_sum": best_ops_sum,
+          "ops_ratio": round(ours_ops / max(best_ops_sum, 1), 3)})
+
+
+def _synthetic(n: int, seed: int) -> np.ndarray:
+    from benchmarks.cluster_algos import make_data
+
+    return make_data(n, seed)[0]
+
+
+def _fill(lib: Library, x: np.ndarray, model: str, start: int = 0) -> None:
+    """Synthetic faces, one per photo, straight into the store (one transaction)."""
+    root = lib.add_root("/synthetic")
+    now = time.time()
+    with lib.transaction() as con:
+        for i, v in enumerate(x, start):
+            pid = con.execute("INSERT INTO photos(sha256, width, height, detector, added_at) VALUES (?, 200, 200, 's', ?)",
+                              (f"{i:064x}", now)).lastrowid
+            con.execute("INSERT INTO locations(root_id, path, size, mtime_ns, photo_id, status, seen_at) "
+                        "VALUES (?, ?, 1, 1, ?, 'ok', ?)", (root, f"/synthetic/{i}.jpg".encode(), pid, now))
+            fid = con.execute("INSERT INTO faces(photo_id, x, y, w, h, score, sharpness, thumb, crop, created_at) "
+                              "VALUES (?, 10, 10, 100, 100, 0.99, 100, x'', x'', ?)", (pid, now)).lastrowid
+            con.execute("INSERT INTO embeddings(face_id, model, vec) VALUES (?, ?, ?)", (fid, model, v.tobytes()))
+
+
+def scale() -> None:
+    for n in (10_000, 100_000):
+        x = _synthetic(n + 500, seed=n)
+        with tempfile.TemporaryDirectory() as tmp, Library(tmp) as lib:
+            model = cluster.active_model(lib)
+            _fill(lib, x[:n], model)
+            t0 = time.perf_counter()
+            report = cluster.update_albums(lib)
+            seconds = time.perf_counter() - t0
+            emit({"scale": n, "cluster_s": round(seconds, 2), "albums": report.albums,
+                  "peak_rss_mb": round(peak_rss_mb(), 1)})
+            _fill(lib, x[n:], model, start=n)
+            t0 = time.perf_counter()
+            report = cluster.update_albums(lib)
+            emit({"scale": n, "add_500_s": round(time.perf_counter() - t0, 2),
+                  "new_albums": report.new_albums, "peak_rss_mb": round(peak_rss_mb(), 1)})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_set_argument(parser, default=ALL_SETS)
+    parser.add_argument("--sweep", action="store_true", help="also print photoface over a grid of settings")
+    parser.add_argument("--scale", action="store_true", help="time 10k / 100k synthetic faces")
+    parser.add_argument("--skip-quality", action="store_true")
+    args = parser.parse_args()
+    if not args.skip_quality:
+        quality(chosen_sets(args), args.sweep)
+    if args.scale:
+        scale()
+
+
+if __name__ == "__main__":
+    main()
