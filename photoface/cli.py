@@ -296,6 +296,21 @@ def cmd_suggest(args) -> int:
 
 
 
+def cmd_self_test(args) -> int:
+    from photoface.core.selftest import run_self_test
+
+    result = run_self_test()
+    if args.json:
+        print(json.dumps(result))
+    else:
+        failed = [name for name, ok in result["checks"].items() if not ok]
+        verdict = "ok" if result["ok"] else "FAILED: " + ", ".join(failed)
+        print(f"photoface self-test {verdict}: {result['faces']} face(s) in {os.path.basename(result['photo'])}, "
+              f"detector {result['detector']}, model {result['model']}, device {result['device']}, "
+              f"{result['seconds']:.1f}s")
+    return 0 if result["ok"] else 1
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="photoface",
@@ -333,6 +348,10 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("b")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("self-test", help="check that both models load and work; prints the device")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_self_test)
 
     p = sub.add_parser("cluster", help="group new faces into person albums (--full: all undecided faces)")
     p.add_argument("--full", action="store_true")
@@ -396,15 +415,41 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _wants_window(argv: list[str], commands) -> bool:
+    """True unless the first argument that is not an option (or --library's value) is a command,
+    or help/version is asked for."""
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in ("-h", "--help", "--version"):
+            return False
+        elif a == "--library":
+            skip = True
+        elif not a.startswith("-"):
+            return a not in commands
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = _build_parser()
-    # `photoface` or `photoface FOLDER…`: the window (a later issue); until then, help or a scan.
-    if not argv or (not argv[0].startswith("-") and argv[0] not in parser._subparsers._group_actions[0].choices):
-        if not argv:
-            parser.print_help()
-            return 0
-        argv = ["scan", *argv]
+    # `photoface` or `photoface [--library DIR] FOLDER…`: the window (scanning the folders).
+    if _wants_window(argv, parser._subparsers._group_actions[0].choices):
+        window = argparse.ArgumentParser(prog="photoface", add_help=False)
+        window.add_argument("--library", default=None)
+        window.add_argument("-v", "--verbose", action="store_true")
+        window.add_argument("folders", nargs="*")
+        wargs = window.parse_args(argv)
+        logging.basicConfig(level=logging.INFO if wargs.verbose else logging.WARNING,
+                            format="%(levelname)s %(name)s: %(message)s")
+        for folder in wargs.folders:
+            if not os.path.isdir(folder):
+                print(f"photoface: {folder}: not a folder", file=sys.stderr)
+                return 2
+        from photoface.gui.app import main as gui_main
+
+        return gui_main(wargs.folders, wargs.library)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")

@@ -193,7 +193,9 @@ def update_albums(library: Library, full: bool = False,
         return report
     good_rows = np.flatnonzero(faces.good)
     rest_rows = np.flatnonzero(~faces.good)
-    idx_g, dist_g, changed_g = _neighbours(library, model, faces.ids[good_rows], faces.x[good_rows], k, full)
+    # Neighbour lists do not depend on decisions: even a full run reuses them (rebuilt only when
+    # the cache is missing, or too much of the library changed since).
+    idx_g, dist_g, changed_g = _neighbours(library, model, faces.ids[good_rows], faces.x[good_rows], k, False)
     step(1)
 
     free = faces.state != "confirmed"

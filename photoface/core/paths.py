@@ -54,3 +54,11 @@ def mtcnn_keras_weights_dir() -> Path:
     """The folder holding mtcnn's Keras weights `pnet.lz4`, `rnet.lz4` and `onet.lz4`."""
     folder = _package_dir("mtcnn") / "assets" / "weights"
     return _require(folder, tuple(f"{n}.lz4" for n in _MTCNN_NETS))
+
+
+def resources_dir() -> Path:
+    """photoface's own resources (icons, the self-test photo): beside the package, or in the bundle."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    if getattr(sys, "frozen", False) and bundle:
+        return Path(bundle) / "resources"
+    return Path(__file__).resolve().parent.parent.parent / "resources"

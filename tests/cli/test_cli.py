@@ -96,3 +96,10 @@ def test_kill_9_mid_scan_leaves_a_usable_library_and_the_rerun_completes(dataset
                                 "GROUP BY photo_id, x, y, w, h HAVING COUNT(*) > 1)").fetchone()[0]
     assert (got["photos"], got["faces"], got["files"]) == (expected["photos"], expected["faces"], expected["files"])
     assert dupes == 0
+
+
+def test_self_test_passes_and_names_the_device(tmp_path):
+    out = photoface("--library", str(tmp_path), "self-test", "--json")
+    assert out.returncode == 0, out.stdout + out.stderr
+    result = json.loads(out.stdout)
+    assert result["ok"] and result["faces"] == 1 and result["device"].startswith(("CPU", "GPU"))
