@@ -311,6 +311,165 @@ def cmd_self_test(args) -> int:
     return 0 if result["ok"] else 1
 
 
+def _count_progress(label: str):
+    """(done, total) progress on stderr: one updating line on a terminal, a line every 5 s otherwise."""
+    tty = sys.stderr.isatty()
+    last = [0.0]
+
+    def show(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done != total and now - last[0] < (0.1 if tty else 5):
+            return
+        last[0] = now
+        line = f"{label} {done}/{total}"
+        sys.stderr.write(("\r" + line + ("\n" if done == total else "")) if tty else line + "\n")
+        sys.stderr.flush()
+
+    return show
+
+
+def cmd_export(args) -> int:
+    from photoface.core.errors import Cancelled
+    from photoface.core.export import export_albums
+
+    cancel = threading.Event()
+    with _library(args) as lib:
+        ids = [_person_id(lib, p) for p in args.persons] if args.persons else None
+        try:
+            report = export_albums(lib, args.dest, ids, mode=args.mode, xmp=args.xmp,
+                                   progress=_count_progress("exporting"), cancel=cancel)
+        except KeyboardInterrupt:
+            cancel.set()
+            print("\nexport interrupted; run it again to finish", file=sys.stderr)
+            return 130
+        except Cancelled:
+            return 130
+    print(report.summary())
+    for note in report.notes:
+        print(note)
+    for src, why in report.unreadable:
+        print(f"photoface: cannot read {src}: {why}", file=sys.stderr)
+    return 0
+
+
+def cmd_import_xmp(args) -> int:
+    from photoface.core.xmp import import_xmp
+
+    if not os.path.isdir(args.dir):
+        print(f"photoface: {args.dir}: not a folder", file=sys.stderr)
+        return 2
+    with _library(args) as lib:
+        report = import_xmp(lib, args.dir, progress=_count_progress("reading XMP"))
+    r = report.result
+    if report.photos == 0:
+        print(f"photoface: no photos of the library are under {args.dir}; scan it first "
+              f"(photoface scan {args.dir})", file=sys.stderr)
+    print(f"imported {r.named} names from XMP ({len(r.persons_created)} new persons, {r.already} already "
+          f"named, {len(r.conflicts)} conflicts): {report.regions} named face regions in "
+          f"{report.files_with_regions} files of {report.photos} photos, {report.matched} on a detected face")
+    for c in r.conflicts:
+        print(f"conflict: face {c.face_id} ({c.path}): XMP says {c.xmp_name!r}, kept as it is: {c.reason}")
+    for path, name in report.unmatched:
+        print(f"no detected face for {name!r} in {path}", file=sys.stderr)
+    for path, why in report.errors:
+        print(f"photoface: {path}: {why}", file=sys.stderr)
+    if r.decision_id is not None:
+        print("`photoface undo` takes the imported names back")
+    return 0
+
+
+def _finetune_progress(label: str = "learning"):
+    """(done, total) work units of learning or re-embedding on stderr, every few seconds."""
+    last = [0.0]
+
+    def show(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done == total or now - last[0] >= 5:
+            last[0] = now
+            print(f"{label}: {done}/{total}", file=sys.stderr, flush=True)
+
+    return show
+
+
+def cmd_finetune(args) -> int:
+    from photoface.core.errors import Cancelled
+    from photoface.core.finetune import NotEnoughToLearn, finetune
+    from photoface.core.models import activate_model
+
+    cancel = threading.Event()
+    with _library(args) as lib:
+        try:
+            result = finetune(lib, progress=_finetune_progress(), cancel=cancel, steps=args.steps,
+                              **({"blocks": args.blocks} if args.blocks is not None else {}))
+        except NotEnoughToLearn as exc:
+            print(f"photoface: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("photoface: learning cancelled; nothing was changed", file=sys.stderr)
+            return 130
+        if args.json:
+            print(json.dumps(result.to_dict()))
+        else:
+            d = result.data
+            print(f"learned from {d['persons']} people, {d['train_faces']} faces "
+                  f"({d['val_faces']} more kept aside to test), {result.steps_run} steps "
+                  f"in {result.feature_seconds + result.train_seconds:.0f}s")
+            print(result.table())
+            print(result.reason)
+        if result.accepted and result.model_id:
+            if args.activate:
+                try:
+                    report = activate_model(lib, result.model_id, progress=_finetune_progress("re-embedding"),
+                                            cancel=cancel)
+                except (Cancelled, KeyboardInterrupt):
+                    print("photoface: switching cancelled; the previous model stays in use "
+                          "(`photoface use-model` resumes)", file=sys.stderr)
+                    return 130
+                print(f"now using model {result.model_id} ({report.reembedded} faces re-embedded)")
+            else:
+                print(f"saved as model {result.model_id}; `photoface use-model {result.model_id}` switches to it")
+    return 0
+
+
+def cmd_models(args) -> int:
+    from photoface.core.models import list_models
+
+    with _library(args) as lib:
+        rows = list_models(lib)
+        if args.json:
+            print(json.dumps([{"id": m.id, "created_at": m.created_at, "active": m.active, "info": m.info}
+                              for m in rows]))
+            return 0
+        print(f"{'':2}{'id':14} {'date':25} {'people':>6} {'faces':>6} {'blocks':>6} "
+              f"{'val AUC before -> after':>24} {'ops before -> after':>20}")
+        for m in rows:
+            v = m.info.get("validation", {})
+            b, a = v.get("before", {}), v.get("after", {})
+            figures = (f"{b.get('auc', float('nan')):.4f} -> {a.get('auc', float('nan')):.4f}" if v else "")
+            ops = f"{b.get('ops_to_clean', '')} -> {a.get('ops_to_clean', '')}" if v else ""
+            data = m.info.get("data", {})
+            print(f"{'*' if m.active else ' '} {m.id:14} {m.created_at or '(built in)':25} "
+                  f"{data.get('persons', ''):>6} {data.get('train_faces', ''):>6} "
+                  f"{m.info.get('blocks_trained', ''):>6} {figures:>24} {ops:>20}")
+    return 0
+
+
+def cmd_use_model(args) -> int:
+    from photoface.core.errors import Cancelled
+    from photoface.core.models import activate_model
+
+    with _library(args) as lib:
+        try:
+            report = activate_model(lib, args.model, progress=_finetune_progress("re-embedding"))
+        except (Cancelled, KeyboardInterrupt):
+            print("photoface: switching cancelled; the previous model stays in use (run again to resume)",
+                  file=sys.stderr)
+            return 130
+        print(f"now using model {report.model_id} (was {report.previous}); "
+              f"{report.reembedded} faces re-embedded, albums updated")
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="photoface",
@@ -412,6 +571,32 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("person", nargs="?")
     p.add_argument("--limit", type=int, default=20)
     p.set_defaults(func=cmd_suggest)
+
+    p = sub.add_parser("export", help="copy or link person albums into DEST/<name>/ (with an index, optional XMP)")
+    p.add_argument("dest", metavar="DEST")
+    p.add_argument("--persons", nargs="+", metavar="NAME_OR_ID", help="default: every named person")
+    p.add_argument("--mode", choices=("copy", "hardlink", "symlink"), default="copy")
+    p.add_argument("--xmp", action="store_true", help="write PHOTO.xmp sidecars with MWG face regions")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("import-xmp", help="name faces from the XMP face regions of the photos under DIR")
+    p.add_argument("dir", metavar="DIR")
+    p.set_defaults(func=cmd_import_xmp)
+    p = sub.add_parser("finetune", help="learn from the confirmed faces: fine-tune FaceNet, compare, offer")
+    p.add_argument("--steps", type=int, default=400, help="most training steps (stops early)")
+    p.add_argument("--blocks", type=int, default=None, help="Block8 blocks to train (0-6, default 1)")
+    p.add_argument("--activate", action="store_true", help="switch to the new model if it is offered")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_finetune)
+
+    p = sub.add_parser("models", help="model versions: id, date, active, validation figures")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("use-model", help="switch to a model version (re-embeds every face): ID or shipped")
+    p.add_argument("model")
+    p.set_defaults(func=cmd_use_model)
+
     return parser
 
 

@@ -24,14 +24,18 @@ DEFAULTS: dict[str, object] = {
     # Distance (squared L2 on unit vectors) below which two faces are the same person, per model
     # version; chosen by `photoface verify` calibration on lfw_subset pairs.
     "verify_thresholds": {},
-    # Person albums: benchmarks/cluster.py chose these (see the comments in core/cluster.py).
-    "cluster_k": 10,                   # neighbour-list length of rank-order clustering
+    # Person albums: `python -m benchmarks.cluster --sweep` (and the grid in /benchmarks) over
+    # five_celebrity_faces, lfw_subset and sports_celebrities: k=20, strictness 1.0, guard 1.5,
+    # albums from 2 faces had the fewest ops to clean (0 + 4 + 19) with BCubed F 1.0 / 0.967 / 0.890.
+    # Quality floors made every set worse there (they push true faces to Unsorted), so they are
+    # off by default: raise them for libraries full of tiny background faces.
+    "cluster_k": 20,                   # neighbour-list length of rank-order clustering
     "cluster_strictness": 1.0,         # rank-order distance threshold: lower = stricter albums
-    "cluster_max_dist": 1.0,           # squared L2 beyond which two faces are never linked
-    "min_album_size": 3,               # smaller unnamed albums go to Unsorted
-    "min_quality_face_px": 40,         # faces smaller than this (longer side) attract no matches
-    "min_quality_sharpness": 20.0,     # nor blurrier crops (variance of the Laplacian)
-    "min_quality_score": 0.95,         # nor less certain detections
+    "cluster_max_dist": 1.5,           # squared L2 beyond which two faces are never linked
+    "min_album_size": 2,               # smaller unnamed albums go to Unsorted
+    "min_quality_face_px": 0,          # faces smaller than this (longer side) attract no matches
+    "min_quality_sharpness": 0.0,      # nor blurrier crops (variance of the Laplacian)
+    "min_quality_score": 0.0,          # nor less certain detections
     "embed_batch_size": 32,
     "thumb_px": 128,
     "crop_jpeg_quality": 95,

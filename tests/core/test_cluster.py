@@ -101,6 +101,7 @@ def test_new_faces_join_existing_albums_incrementally(lib):
 def test_small_groups_stay_unsorted_and_merge_suggestions_skip_said_no(lib):
     x, _ = identity_vectors(3, 2)
     fill_library(lib, x)
+    lib.set_setting("min_album_size", 3)
     cluster.update_albums(lib)
     assert (_albums(lib) == -1).all()  # pairs are below the minimum album size
     lib.set_setting("min_album_size", 2)
