@@ -43,8 +43,9 @@ def run_photoface(name: str, folder, models: FaceModels, workers: int) -> dict:
             seconds = time.perf_counter() - t0
             lf = labelled_faces(lib, str(folder), models.model_version)
     labels = lf.identity_codes()
-    distances, same = metrics.pair_distances(lf.embeddings, labels)
-    threshold, accuracy = best_threshold(distances, same)
+    d_same, d_diff = metrics.pair_distances(lf.embeddings, labels)
+    threshold, accuracy = best_threshold(np.concatenate([d_same, d_diff]),
+                                         np.concatenate([np.ones(len(d_same)), np.zeros(len(d_diff))]))
     stage_total = sum(report.stage_seconds.values()) or 1.0
     photos = report.new_photos + report.known_content
     return {
