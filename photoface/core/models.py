@@ -1,0 +1,217 @@
+"""Model versions of a library: fine-tuned FaceNet weights, saved, listed, activated, rolled back.
+
+Each fine-tuned model lives in `library.models_dir / <id> /` as `facenet.weights.h5` (weights only,
+no code: `facenet_model.load_fine_tuned` rebuilds the architecture) and `info.json` (what it was
+trained on and its validation figures). The id is the first 12 hex digits of the weights file's
+sha256, the same as `FaceEmbedder.weights_id`. The active model is the library setting
+`active_weights` ("shipped" or an id).
+
+Activating (or rolling back) re-embeds every face from its stored crop under the new model version
+first (resumable), and only when every face has an embedding of that version switches the setting;
+until then the previous version stays in use, and two versions are never compared. Undecided faces
+are then re-clustered with every decision kept.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import logging
+import os
+import shutil
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from photoface.core.embed import SHIPPED_WEIGHTS_ID
+from photoface.core.errors import PhotofaceError, StoreError
+from photoface.core.reembed import WEIGHTS_FILE, faces_missing, reembed, target_version
+from photoface.core.store import Library
+
+log = logging.getLogger(__name__)
+
+INFO_FILE = "info.json"
+SHIPPED = SHIPPED_WEIGHTS_ID
+
+
+class UnknownModel(PhotofaceError):
+    """A model id the library does not hold."""
+
+    def __init__(self, model_id: str):
+        self.model_id = model_id
+        super().__init__(f"no model {model_id!r} in this library; `photoface models` lists them")
+
+
+@dataclass
+class ModelInfo:
+    """One model version of a library.
+
+    Attributes:
+        id: "shipped" or the 12-hex-digit id of a fine-tuned model.
+        created_at: ISO 8601 date of training ("" for shipped).
+        active: whether it is the library's `active_weights`.
+        info: the parsed `info.json` ({} for shipped): persons/faces seen, validation before and
+            after, settings, blocks trained.
+        path: the model's folder (None for shipped).
+    """
+
+    id: str
+    created_at: str
+    active: bool
+    info: dict = field(default_factory=dict)
+    path: Path | None = None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save_model(library: Library, keras_model: Any, info: dict) -> ModelInfo:
+    """Saves fine-tuned weights as a new model version of the library (not activated).
+
+    Args:
+        keras_model: a model from `facenet_model` (the full network, fine-tuned).
+        info: JSON-able facts to keep with it; `sha256`, `id` and `created_at` are added.
+
+    Returns:
+        The saved model's ModelInfo.
+    """
+    from photoface.core import facenet_model
+
+    library.models_dir.mkdir(parents=True, exist_ok=True)
+    tmp = library.models_dir / f"incoming-{os.getpid()}-{threading.get_ident()}.weights.h5"
+    try:
+        facenet_model.save_weights(keras_model, tmp)
+        sha = _sha256(tmp)
+        model_id = sha[:12]
+        folder = library.models_dir / model_id
+        folder.mkdir(exist_ok=True)
+        os.replace(tmp, folder / WEIGHTS_FILE)
+    finally:
+        tmp.unlink(missing_ok=True)
+    full = {**info, "id": model_id, "sha256": sha,
+            "created_at": info.get("created_at") or _dt.datetime.now().astimezone().isoformat(timespec="seconds")}
+    _write_json(folder / INFO_FILE, full)
+    log.info("saved fine-tuned model %s in %s", model_id, folder)
+    return ModelInfo(model_id, full["created_at"], False, full, folder)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    os.replace(tmp, path)  # atomic: a crash leaves the old file or the new one
+
+
+def list_models(library: Library) -> list[ModelInfo]:
+    """Every model version of the library: "shipped" first, then fine-tuned ones, oldest first.
+
+    Folders without a weights file (a crash mid-save) are left out.
+    """
+    active = library.get_setting("active_weights")
+    out = [ModelInfo(SHIPPED, "", active == SHIPPED)]
+    found = []
+    if library.models_dir.is_dir():
+        for folder in library.models_dir.iterdir():
+            if not (folder / WEIGHTS_FILE).is_file():
+                continue
+            try:
+                info = json.loads((folder / INFO_FILE).read_text())
+            except (OSError, ValueError):
+                info = {}
+            found.append(ModelInfo(folder.name, str(info.get("created_at", "")), active == folder.name,
+                                   info, folder))
+    found.sort(key=lambda m: (m.created_at, m.id))
+    return out + found
+
+
+def get_model(library: Library, model_id: str) -> ModelInfo:
+    """One model version; raises UnknownModel."""
+    for m in list_models(library):
+        if m.id == model_id:
+            return m
+    raise UnknownModel(model_id)
+
+
+@dataclass
+class ActivationReport:
+    """What `activate_model` did: faces re-embedded, the version now in use, the clustering run."""
+
+    model_id: str
+    version: str
+    reembedded: int
+    previous: str
+    knn_caches_removed: int = 0
+    cluster: Any = None
+
+
+def activate_model(library: Library, model_id: str,
+                   progress: Callable[[int, int], None] | None = None,
+                   cancel: threading.Event | None = None,
+                   batch_size: int = 64) -> ActivationReport:
+    """Makes `model_id` (or "shipped") the library's model; also how to roll back to any version.
+
+    1. Re-embeds every face without an embedding of the target version (resumable; cancel keeps
+       what was done and leaves the current model in use).
+    2. When every face has one, sets the model's verify threshold (if its info.json has one) and
+       switches `active_weights` (one transaction).
+    3. Removes the neighbour-list caches and re-clusters the undecided faces (`update_albums(full=
+       True)`); confirmed faces, rejections and names are never changed.
+
+    Raises:
+        UnknownModel: no such model in this library.
+        Cancelled: `cancel` was set during step 1.
+        ModelNotFoundError: the weights file is damaged.
+    """
+    from photoface.core.cluster import update_albums
+
+    model = get_model(library, model_id)
+    previous = library.get_setting("active_weights")
+    version = target_version(library, model_id)
+    done = 0
+    # A scan running meanwhile may add faces embedded with the old model: go round until none is left.
+    for _ in range(5):
+        done += reembed(library, model_id, progress=progress, cancel=cancel, batch_size=batch_size)
+        if not faces_missing(library, version):
+            break
+    else:
+        raise StoreError("faces keep arriving without embeddings of the new model; finish the scan first")
+    threshold = model.info.get("verify_threshold")
+    if threshold is not None:
+        thresholds = library.get_setting("verify_thresholds")
+        thresholds[version] = float(threshold)
+        library.set_setting("verify_thresholds", thresholds)
+    library.set_setting("active_weights", model_id)  # the one switch: one transaction
+    report = ActivationReport(model_id, version, done, previous)
+    cache_dir = library.root / "cache"
+    if cache_dir.is_dir():
+        for path in cache_dir.glob("knn-*.npz"):
+            path.unlink(missing_ok=True)
+            report.knn_caches_removed += 1
+    report.cluster = update_albums(library, full=True)
+    log.info("model %s active (was %s); %d faces re-embedded", model_id, previous, done)
+    return report
+
+
+def discard_model(library: Library, model_id: str) -> None:
+    """Deletes a fine-tuned model and its embeddings. The active model and "shipped" cannot go.
+
+    Raises:
+        UnknownModel: no such model.
+        PhotofaceError: it is the active model or the shipped one.
+    """
+    if model_id == SHIPPED:
+        raise PhotofaceError("the shipped model cannot be discarded")
+    model = get_model(library, model_id)
+    if model.active:
+        raise PhotofaceError(f"model {model_id} is in use; activate another one first (`photoface use-model`)")
+    with library.transaction() as con:
+        # Every preprocessing variant of this model's embeddings; model ids are hex, no LIKE wildcards.
+        con.execute("DELETE FROM embeddings WHERE model LIKE ?", (f"{model_id}:%",))
+    shutil.rmtree(model.path, ignore_errors=True)
+    log.info("discarded model %s", model_id)

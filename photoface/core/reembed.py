@@ -1,0 +1,113 @@
+"""Re-embedding every face from its stored aligned crop, for a change of model.
+
+Each face row keeps its aligned 160x160 crop as a JPEG, so a new model needs no photo: decode the
+crop, embed it, store the vector under the new model version. Batches are committed one by one and
+faces that already have an embedding of the target version are skipped, so a cancelled or crashed
+run resumes where it stopped. Nothing here switches the active model (see `core/models.py`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from photoface.core.config import model_version
+from photoface.core.embed import CROP_SIZE, SHIPPED_WEIGHTS_ID, FaceEmbedder
+from photoface.core.errors import Cancelled, StoreError
+from photoface.core.store import Library
+
+log = logging.getLogger(__name__)
+
+WEIGHTS_FILE = "facenet.weights.h5"  # inside library.models_dir / <model id> /
+
+
+def decode_crop(jpeg: bytes) -> np.ndarray:
+    """A stored crop as the network's input.
+
+    Args:
+        jpeg: the JPEG bytes of `Library.face_crop` (written by the scanner from an RGB crop).
+
+    Returns:
+        uint8 (160, 160, 3) RGB.
+
+    Raises:
+        StoreError: the bytes are not a 160x160 colour JPEG (a damaged library).
+    """
+    import cv2
+
+    bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None or bgr.shape != (CROP_SIZE, CROP_SIZE, 3):
+        shape = None if bgr is None else bgr.shape
+        raise StoreError(f"a stored face crop cannot be decoded (got {shape}); re-scan the photo")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def weights_path(library: Library, weights_id: str) -> Path | None:
+    """The weights file of a model id; None for the shipped model."""
+    if weights_id == SHIPPED_WEIGHTS_ID:
+        return None
+    return library.models_dir / weights_id / WEIGHTS_FILE
+
+
+def target_version(library: Library, weights_id: str) -> str:
+    """The model version embeddings of `weights_id` get with the library's preprocessing settings."""
+    s = library.settings()
+    return model_version(weights_id, s["align_mode"], s["input_scaling"])
+
+
+def faces_missing(library: Library, version: str) -> list[int]:
+    """Ids of every face (of any state, present or not) without an embedding of `version`."""
+    return [f for (f,) in library.con.execute(
+        "SELECT f.id FROM faces f WHERE NOT EXISTS "
+        "(SELECT 1 FROM embeddings e WHERE e.face_id = f.id AND e.model = ?) ORDER BY f.id", (version,))]
+
+
+def reembed(library: Library, weights_id: str,
+            progress: Callable[[int, int], None] | None = None,
+            cancel: threading.Event | None = None,
+            batch_size: int = 64, embedder: FaceEmbedder | None = None) -> int:
+    """Embeds every face that has no embedding of the target model version yet.
+
+    Args:
+        library: the open library (this thread's connection).
+        weights_id: "shipped" or a model id under `library.models_dir`.
+        progress: called with (faces done, faces to do) after each committed batch.
+        cancel: set it to stop between batches; what was committed stays (resumable).
+        batch_size: faces per forward pass and per transaction.
+        embedder: an already loaded embedder of those weights (default: one is made).
+
+    Returns:
+        How many faces were embedded.
+
+    Raises:
+        Cancelled: `cancel` was set.
+        ModelNotFoundError: the weights file is missing or damaged.
+    """
+    version = target_version(library, weights_id)
+    todo = faces_missing(library, version)
+    if progress is not None:
+        progress(0, len(todo))
+    if not todo:
+        return 0
+    if embedder is None:
+        embedder = FaceEmbedder(weights=weights_path(library, weights_id),
+                                scaling=library.get_setting("input_scaling"), batch_size=32)
+    done = 0
+    for start in range(0, len(todo), batch_size):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(f"re-embedding cancelled after {done} of {len(todo)} faces")
+        ids = todo[start:start + batch_size]
+        crops = np.stack([decode_crop(library.face_crop(f)) for f in ids])
+        vecs = embedder.embed(crops)
+        with library.transaction() as con:
+            for fid, vec in zip(ids, vecs):
+                library.put_embedding(con, fid, version, vec)
+        done += len(ids)
+        if progress is not None:
+            progress(done, len(todo))
+    log.info("re-embedded %d faces as %s", done, version)
+    return done

@@ -1,0 +1,239 @@
+"""Learning from the user: training data, the triplet loss, the acceptance rule, model versions."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+import numpy as np
+import pytest
+
+from photoface.core import cluster, models
+from photoface.core.errors import Cancelled
+from photoface.core.finetune import (Figures, NotEnoughToLearn, _albums, _masks, accept, finetune,
+                                     plan_training)
+from photoface.core.review import Review
+from photoface.core.store import Library
+from tests.core.fakes import fill_library, identity_vectors
+
+# --------------------------------------------------------------------------- no model
+
+
+def _fake_library(tmp_path, n_ids: int, per_id: int) -> tuple[Library, list[int], np.ndarray]:
+    lib = Library(tmp_path / "lib")
+    x, labels = identity_vectors(n_ids, per_id)
+    return lib, fill_library(lib, x, model=cluster.active_model(lib)), labels
+
+
+def test_too_few_confirmations_raise_not_enough_to_learn(tmp_path):
+    lib, ids, labels = _fake_library(tmp_path, 3, 10)
+    review = Review(lib)
+    with pytest.raises(NotEnoughToLearn, match="at least 2 people"):
+        plan_training(lib)
+    review.split(ids[0:2], "A")
+    review.split(ids[10:11], "B")  # one face: does not count
+    with pytest.raises(NotEnoughToLearn, match="at least 2 people with 2"):
+        plan_training(lib)
+    review.confirm(ids[11:12], lib.con.execute("SELECT id FROM persons WHERE name='B'").fetchone()[0])
+    # Two people with two faces each can train but leave nothing to validate with.
+    with pytest.raises(NotEnoughToLearn, match="check whether learning helps"):
+        plan_training(lib)
+    lib.close()
+
+
+def test_split_is_seeded_stable_and_keeps_two_training_faces(tmp_path):
+    lib, ids, labels = _fake_library(tmp_path, 3, 10)
+    review = Review(lib)
+    for p in range(3):
+        review.split(ids[p * 10:p * 10 + 8], f"P{p}")
+    review.reject([ids[9]], lib.con.execute("SELECT id FROM persons WHERE name='P0'").fetchone()[0])
+    data = plan_training(lib, val_fraction=0.25, seed=3)
+    assert data.persons == 3 and len(data.face_ids) == 24
+    assert data.summary()["val_faces"] == 6  # round(8 * 0.25) per person
+    again = plan_training(lib, val_fraction=0.25, seed=3)
+    assert np.array_equal(data.val, again.val)
+    # More confirmations later keep the earlier validation faces in validation.
+    review.confirm(ids[8:9], int(data.person[0]))
+    later = plan_training(lib, val_fraction=0.25, seed=3)
+    old_val = set(data.face_ids[data.val].tolist())
+    assert old_val <= set(later.face_ids[later.val].tolist()) | {ids[8]}
+    # The rejected face (confirmed for nobody) is a known negative of P0.
+    assert data.neg_face_ids.tolist() == [ids[9]]
+    assert data.neg_person.tolist() == [int(data.person[0])]
+    lib.close()
+
+
+def test_acceptance_rule():
+    before = Figures(auc=0.95, ops_to_clean=4, faces=20)
+    assert accept(before, Figures(0.96, 3, 20))[0]
+    assert accept(before, Figures(0.9485, 4, 20))[0]          # within 0.002 of AUC, same ops
+    ok, reason = accept(before, Figures(0.947, 2, 20))      # AUC down by more than 0.002
+    assert not ok and "AUC" in reason
+    ok, reason = accept(before, Figures(0.99, 5, 20))       # more corrections
+    assert not ok and "corrections" in reason
+
+
+def test_batch_masks_use_rejected_faces_only_against_their_person():
+    rng = np.random.default_rng(0)
+    rows = np.arange(7)
+    label = np.array([0, 0, 1, 1, 2, 2, -1])   # row 6 was rejected from person 1
+    neg_of = np.array([-1] * 6 + [1])
+    _, views, pos, neg_ok, known = _masks(rows, label, neg_of, rng)
+    assert pos[0, 1] and pos[1, 0] and not pos[0, 0] and not pos[0, 2]
+    assert not pos[6].any() and not pos[:, 6].any()          # never an anchor or positive
+    assert known[2, 6] and known[3, 6] and not known[0, 6]
+    assert neg_ok[2, 6] and not neg_ok[0, 6] and not neg_ok[6].any()
+    assert neg_ok[0, 2] and not neg_ok[0, 1]
+    assert set(views.tolist()) <= {0, 1}
+
+
+def test_triplet_loss_semi_hard_and_hardest():
+    tf = pytest.importorskip("tensorflow")
+    from photoface.core.finetune import _triplet_loss
+
+    # a and p at squared distance 0.5; negatives at 0.6 (semi-hard) and 0.3 (hard).
+    def unit(angle):
+        return [np.cos(angle), np.sin(angle)] + [0.0] * 510
+
+    ang = lambda d: np.arccos(1 - d / 2)  # noqa: E731  squared L2 d between unit vectors
+    emb = tf.constant(np.array([unit(0), unit(ang(0.5)), unit(-ang(0.6)), unit(-ang(0.3))], np.float32))
+    label = np.array([0, 0, 1, 2])
+    pos = tf.constant((label[:, None] == label[None]) & ~np.eye(4, dtype=bool))
+    neg_ok = tf.constant(label[:, None] != label[None])
+    none = tf.zeros((4, 4), tf.bool)
+    loss, _, violating = _triplet_loss(emb, pos, neg_ok, none, 0.2, hardest=False)
+    # Anchor 0: semi-hard negative at 0.6 -> 0.5 - 0.6 + 0.2 = 0.1. Anchor 1 (p = 0): negatives at
+    # d(1,2) and d(1,3) both > 0.5 -> the closer one. Loss averages violating triplets only.
+    assert float(violating) >= 1
+    d12 = 2 - 2 * np.cos(ang(0.5) + ang(0.6))
+    d13 = 2 - 2 * np.cos(ang(0.5) + ang(0.3))
+    t1 = max(0.5 - min(d12, d13) + 0.2, 0)
+    terms = [0.1] + ([t1] if t1 > 0 else [])
+    assert float(loss) == pytest.approx(np.mean(terms), abs=1e-4)
+    loss_h, _, _ = _triplet_loss(emb, pos, neg_ok, none, 0.2, hardest=True)
+    assert float(loss_h) == pytest.approx(0.5 - 0.3 + 0.2, abs=1e-4) or float(loss_h) > float(loss)
+    # A known negative (rejected face) adds its own triplets even when the mined one is easy.
+    known = tf.constant(np.array([[0, 0, 0, 1], [0, 0, 0, 1], [0] * 4, [0] * 4], bool))
+    loss_k, _, viol_k = _triplet_loss(emb, pos, neg_ok, known, 0.2, hardest=False)
+    assert float(viol_k) > float(violating)
+
+
+def test_in_memory_albums_follow_anchors():
+    x, labels = identity_vectors(4, 12, noise=0.3, seed=1)
+    anchor = np.where(np.arange(len(x)) % 12 < 6, labels, -1)  # half of each identity confirmed
+    settings = {"cluster_k": 10, "cluster_strictness": 1.0, "cluster_max_dist": 1.0, "min_album_size": 3}
+    pred = _albums(x, anchor, settings)
+    assert np.array_equal(pred, labels)
+
+
+def test_update_albums_uses_only_the_active_version(tmp_path):
+    lib, ids, labels = _fake_library(tmp_path, 3, 8)
+    other = "abcdef012345:margin:fixed"
+    x2, _ = identity_vectors(3, 8, seed=9)
+    with lib.transaction() as con:
+        for fid, v in zip(ids[:5], x2[:5]):  # a second version for five faces only
+            lib.put_embedding(con, fid, other, v)
+    report = cluster.update_albums(lib, full=True)
+    assert report.faces_considered == 24
+    lib.set_setting("active_weights", "abcdef012345")
+    report = cluster.update_albums(lib, full=True)
+    assert report.faces_considered == 5
+    lib.close()
+
+
+# --------------------------------------------------------------------------- real model
+
+
+def _decisions(lib):
+    con = lib.con
+    return (con.execute("SELECT id, person_id FROM faces WHERE state = 'confirmed' ORDER BY id").fetchall(),
+            con.execute("SELECT id, name FROM persons WHERE name IS NOT NULL ORDER BY id").fetchall(),
+            con.execute("SELECT * FROM rejections ORDER BY 1, 2").fetchall())
+
+
+@pytest.fixture(scope="module")
+def tuned(scanned_set, tmp_path_factory):
+    """A copy of lfw_subset where the user named 10 people (6 faces each) and rejected a face,
+    fine-tuned for a few steps (bottleneck only, small batches)."""
+    from photoface.core.evaluation import labelled_faces
+
+    lib_dir, folder = scanned_set("lfw_subset")
+    copy = tmp_path_factory.mktemp("finetune") / "lib"
+    shutil.copytree(lib_dir, copy)
+    lib = Library(copy)
+    lf = labelled_faces(lib, str(folder), cluster.active_model(lib))
+    names, counts = np.unique(lf.identities, return_counts=True)
+    review = Review(lib)
+    chosen = sorted(names[counts >= 8])[:10]
+    for name in chosen:
+        review.split([int(f) for f in lf.face_ids[lf.identities == name][:6]], name)
+    first = lib.con.execute("SELECT id FROM persons WHERE name = ?", (chosen[0],)).fetchone()[0]
+    stranger = int(lf.face_ids[lf.identities == chosen[1]][-1])
+    review.reject([stranger], first)
+    cluster.update_albums(lib, full=True)
+    result = finetune(lib, steps=30, blocks=0, persons_per_batch=6, faces_per_person=3,
+                      learning_rate=1e-3, eval_every=10, patience=3, save_rejected=True, keep="last")
+    yield lib, result
+    lib.close()
+
+
+@pytest.mark.model
+def test_finetune_learns_and_saves_a_model_that_round_trips(tuned, tmp_path):
+    from photoface.core import facenet_model
+    from photoface.core.embed import FaceEmbedder
+    from photoface.core.reembed import decode_crop
+
+    lib, result = tuned
+    assert result.data["persons"] == 10 and result.data["rejected_faces"] == 1
+    first, last = result.history[0], min(result.history[1:], key=lambda h: h["loss"])
+    assert last["loss"] < first["loss"], result.history  # the loss on fixed training faces went down
+    assert result.best_step > 0 and result.model_id is not None, result.history
+    assert result.after.auc >= result.before.auc - 0.01
+    saved = models.get_model(lib, result.model_id)
+    assert saved.info["blocks_trained"] == 0 and saved.info["data"]["persons"] == 10
+    weights = lib.models_dir / result.model_id / "facenet.weights.h5"
+    embedder = FaceEmbedder(weights=weights)
+    assert embedder.weights_id == result.model_id
+    ids = [int(f) for (f,) in lib.con.execute("SELECT id FROM faces ORDER BY id LIMIT 6")]
+    crops = np.stack([decode_crop(lib.face_crop(f)) for f in ids])
+    a = embedder.embed(crops)
+    again = facenet_model.save_weights(embedder.model, tmp_path / "again.weights.h5")
+    b = FaceEmbedder(weights=again).embed(crops)
+    np.testing.assert_array_equal(a, b)
+    shipped = FaceEmbedder().embed(crops)
+    assert np.abs(a - shipped).max() > 1e-3              # the file holds the trained weights
+
+
+@pytest.mark.model
+def test_activate_cancel_resume_and_rollback_keep_every_decision(tuned):
+    lib, result = tuned
+    before = _decisions(lib)
+    shipped_version = cluster.active_model(lib)
+    n_faces = lib.con.execute("SELECT COUNT(*) FROM faces").fetchone()[0]
+    cancel = threading.Event()
+
+    def stop_after_first(done, total):
+        if done > 0:
+            cancel.set()
+
+    with pytest.raises(Cancelled):
+        models.activate_model(lib, result.model_id, progress=stop_after_first, cancel=cancel, batch_size=16)
+    assert lib.get_setting("active_weights") == "shipped"      # nothing switched half-way
+    new_version = f"{result.model_id}:margin:fixed"
+    assert dict(lib.models_in_use())[new_version] == 16
+
+    report = models.activate_model(lib, result.model_id)
+    assert report.reembedded == n_faces - 16                   # resumed, not redone
+    assert lib.get_setting("active_weights") == result.model_id
+    assert cluster.active_model(lib) == new_version
+    assert dict(lib.models_in_use())[new_version] == n_faces
+    assert new_version in lib.get_setting("verify_thresholds")
+    assert _decisions(lib) == before
+    assert [m.id for m in models.list_models(lib) if m.active] == [result.model_id]
+
+    report = models.activate_model(lib, "shipped")              # rollback: nothing to re-embed
+    assert report.reembedded == 0 and cluster.active_model(lib) == shipped_version
+    assert _decisions(lib) == before
+    models.discard_model(lib, result.model_id)
+    assert new_version not in dict(lib.models_in_use())
+    assert [m.id for m in models.list_models(lib)] == ["shipped"]
