@@ -85,6 +85,7 @@ def save_model(library: Library, keras_model: Any, info: dict) -> ModelInfo:
     from photoface.core import facenet_model
 
     library.models_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_incoming(library.models_dir)
     tmp = library.models_dir / f"incoming-{os.getpid()}-{threading.get_ident()}.weights.h5"
     try:
         facenet_model.save_weights(keras_model, tmp)
@@ -100,6 +101,35 @@ def save_model(library: Library, keras_model: Any, info: dict) -> ModelInfo:
     _write_json(folder / INFO_FILE, full)
     log.info("saved fine-tuned model %s in %s", model_id, folder)
     return ModelInfo(model_id, full["created_at"], False, full, folder)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return pid < 2**22  # exists but not ours; an impossible pid is dead
+    return True
+
+
+def remove_stale_incoming(models_dir: Path) -> int:
+    """Deletes the temporary weights of saves that a crash cut short (~90 MB each).
+
+    A save writes `incoming-PID-TID….weights.h5` and renames it into place; after a SIGKILL or a
+    power cut the file stays, and the next run has another pid. Files of live processes (a save
+    running in another process right now) are left alone. Returns how many were removed.
+    """
+    removed = 0
+    for path in models_dir.glob("incoming-*"):
+        try:
+            pid = int(path.name.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if not _pid_alive(pid):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def _write_json(path: Path, data: dict) -> None:

@@ -143,6 +143,9 @@ def _walk_entries(root: bytes, folder: bytes, patterns: list[str], skip: set[byt
             continue
         if stat.S_ISREG(entry_stat.st_mode):
             yield entry.path, entry_stat, None
+        elif os.path.splitext(name)[1].lower() in _SUPPORTED | _RAW:
+            # Never opened: reading a named pipe would hang the scan.
+            yield entry.path, None, "not a regular file (named pipe, socket or device)"
     for sub in subfolders:
         yield from _walk_entries(root, sub, patterns, skip, visited)
 
