@@ -1,0 +1,150 @@
+"""Work that runs in a child process: scanning, clustering, adding a missed face, probing the device.
+
+These functions must not import Qt: a 'spawn' child imports only this module and the core.
+They talk to the GUI through a multiprocessing Queue of `(kind, payload)` tuples:
+
+| kind        | payload                                                           |
+|-------------|-------------------------------------------------------------------|
+| "stage"     | str: what the child does now ("Loading models", "Grouping faces") |
+| "progress"  | dict: files_done, files_total, faces, rate, eta_s, current        |
+| "info"      | dict: e.g. {"device": "CPU"}                                      |
+| "done"      | dict: the result (plain data)                                     |
+| "cancelled" | None                                                              |
+| "error"     | (kind of error, message, traceback text)                          |
+
+Why a process: importing TensorFlow and loading the models holds the GIL for seconds at a time;
+in a thread of the GUI process that freezes the window. A child keeps the window responsive,
+and killing it is safe because every batch the scan writes is one transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+import traceback
+
+
+def _watch_cancel(cancel_mp, cancel: threading.Event) -> None:
+    """Mirrors the multiprocessing cancel Event onto a threading.Event the core understands."""
+    cancel_mp.wait()
+    cancel.set()
+
+
+def run_job(name: str, lib_dir: str, args: dict, queue, cancel_mp) -> None:
+    """Entry point of the child: runs the job `name` and reports through `queue`."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        os.nice(5)  # background work: the window's process gets the CPU first
+    except (AttributeError, OSError):
+        pass
+    from photoface.core.errors import Cancelled
+
+    cancel = threading.Event()
+    threading.Thread(target=_watch_cancel, args=(cancel_mp, cancel), daemon=True).start()
+    try:
+        result = _JOBS[name](lib_dir, args, queue, cancel)
+    except Cancelled:
+        queue.put(("cancelled", None))
+    except BaseException as exc:  # noqa: BLE001 - every failure goes back to the GUI as a message
+        queue.put(("error", (type(exc).__name__, str(exc), traceback.format_exc())))
+    else:
+        queue.put(("done", result))
+
+
+def _cluster(library, queue, cancel, full: bool = False) -> dict:
+    from photoface.core import cluster
+
+    queue.put(("stage", "Grouping faces into people"))
+
+    def progress(done: int, total: int) -> None:
+        queue.put(("cluster", {"done": done, "total": total}))
+
+    try:
+        report = cluster.update_albums(library, full=full, progress=progress, cancel=cancel)
+    except NotImplementedError:  # clustering not available in this build: scanning still counts
+        return {"clustered": False}
+    return {"clustered": True, **dataclasses.asdict(report)}
+
+
+def _job_scan(lib_dir: str, args: dict, queue, cancel) -> dict:
+    from photoface.core.embed import compute_device
+    from photoface.core.pipeline import FaceModels, scan
+    from photoface.core.store import Library
+
+    with Library(lib_dir) as lib:
+        queue.put(("stage", "Loading models"))
+        models = FaceModels.for_library(lib)
+        queue.put(("info", {"device": compute_device(), "model": models.model_version}))
+        if cancel.is_set():
+            from photoface.core.errors import Cancelled
+
+            raise Cancelled("scan cancelled")
+        queue.put(("stage", "Scanning"))
+
+        def progress(p) -> None:
+            queue.put(("progress", dataclasses.asdict(p)))
+
+        report = scan(lib, args.get("folders"), models=models, progress=progress, cancel=cancel,
+                      workers=int(args.get("workers", 1)))
+        result = {"scan": dataclasses.asdict(report)}
+        result["cluster"] = _cluster(lib, queue, cancel)
+        return result
+
+
+def _job_cluster(lib_dir: str, args: dict, queue, cancel) -> dict:
+    from photoface.core.store import Library
+
+    with Library(lib_dir) as lib:
+        return {"cluster": _cluster(lib, queue, cancel, full=bool(args.get("full")))}
+
+
+def _job_manual_face(lib_dir: str, args: dict, queue, cancel) -> dict:
+    from photoface.core.pipeline import FaceModels, add_manual_face
+    from photoface.core.store import Library
+    from photoface.core.types import Box
+
+    with Library(lib_dir) as lib:
+        queue.put(("stage", "Loading models"))
+        models = FaceModels.for_library(lib)
+        queue.put(("stage", "Adding the face"))
+        face_id = add_manual_face(lib, models, int(args["photo_id"]), Box(*args["box"]))
+        return {"face_id": face_id}
+
+
+def _job_device(lib_dir: str, args: dict, queue, cancel) -> dict:
+    from photoface.core.embed import compute_device
+
+    return {"device": compute_device()}
+
+
+def _job_finetune(lib_dir: str, args: dict, queue, cancel) -> dict:
+    from photoface.core.finetune import finetune
+    from photoface.core.store import Library
+
+    with Library(lib_dir) as lib:
+        queue.put(("stage", "Learning from your confirmations (this takes a few minutes)"))
+
+        def progress(done: int, total: int) -> None:
+            queue.put(("cluster", {"done": done, "total": total}))
+
+        result = finetune(lib, progress=progress, cancel=cancel, **args)
+        return result.to_dict()
+
+
+def _job_activate(lib_dir: str, args: dict, queue, cancel) -> dict:
+    from photoface.core.models import activate_model
+    from photoface.core.store import Library
+
+    with Library(lib_dir) as lib:
+        queue.put(("stage", f"Re-embedding every face with {args['model_id']}"))
+
+        def progress(done: int, total: int) -> None:
+            queue.put(("cluster", {"done": done, "total": total}))
+
+        report = activate_model(lib, args["model_id"], progress=progress, cancel=cancel)
+        return dataclasses.asdict(report) if dataclasses.is_dataclass(report) else {}
+
+
+_JOBS = {"scan": _job_scan, "cluster": _job_cluster, "manual_face": _job_manual_face,
+         "device": _job_device, "finetune": _job_finetune, "activate": _job_activate}

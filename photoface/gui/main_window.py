@@ -1,0 +1,630 @@
+"""The main window: sidebar, views, menus, status bar, the scan queue and drag-and-drop of folders."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QLabel, QListView, QListWidget,
+                               QMainWindow, QMessageBox, QProgressBar, QPushButton, QSplitter, QStackedWidget,
+                               QVBoxLayout, QWidget)
+
+from photoface import APP_NAME, __version__
+from photoface.core.config import model_version
+from photoface.core.people import list_people, shared_photos, unsorted_faces, person_faces
+from photoface.core.store import Library
+from photoface.gui import prompts
+from photoface.gui.actions import Actions
+from photoface.gui.context import Context
+from photoface.gui.models import NameFilter
+from photoface.gui.qtfix import protect_none
+from photoface.gui.resources import app_icon
+from photoface.gui.settings import ui_settings
+from photoface.gui.thumbnails import ThumbnailCache
+from photoface.gui.views.dialogs import ErrorsDialog, PreferencesDialog, SharedPhotosDialog
+from photoface.gui.views.faces_panel import FacesPanel
+from photoface.gui.views.folders_view import FoldersView
+from photoface.gui.views.people_view import PeopleView
+from photoface.gui.views.person_view import PersonView
+from photoface.gui.views.photo_list import PhotoRow
+from photoface.gui.views.photo_view import PhotoDialog
+from photoface.gui.views.review_dialog import ReviewDialog
+from photoface.gui.views.same_person import SamePersonDialog
+from photoface.gui.workers import ProcessJob, ThreadJob
+
+log = logging.getLogger(__name__)
+
+NAV = ["People", "Unsorted faces", "Hidden", "Folders"]
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
+        else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class WelcomePage(QWidget):
+    """Shown while the library has no folder: drop folders here, or Add Folder."""
+
+    add_clicked = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        title = QLabel(f"<h1>Welcome to {APP_NAME}</h1>")
+        title.setAlignment(Qt.AlignCenter)
+        text = QLabel("Drop folders of photos anywhere on this window,<br>or add one. photoface finds the "
+                      "faces and groups them by person — privately, on this computer.")
+        text.setAlignment(Qt.AlignCenter)
+        text.setWordWrap(True)
+        self.zone = QLabel("⬇  Drop folders here")
+        self.zone.setAlignment(Qt.AlignCenter)
+        self.zone.setMinimumSize(QSize(420, 160))
+        self.zone.setStyleSheet("QLabel { border: 3px dashed palette(mid); border-radius: 16px; font-size: 20px; }")
+        button = QPushButton("&Add Folder…")
+        button.clicked.connect(self.add_clicked)
+        for w in (title, text):
+            layout.addWidget(w)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.zone)
+        row.addStretch(1)
+        layout.addLayout(row)
+        brow = QHBoxLayout()
+        brow.addStretch(1)
+        brow.addWidget(button)
+        brow.addStretch(1)
+        layout.addLayout(brow)
+        layout.addStretch(2)
+
+
+class MainWindow(QMainWindow):
+    """The photoface window over one library.
+
+    Attributes:
+        library -- the GUI thread's Library; actions -- the undoable Actions; thumbs -- the cache.
+        people, person, unsorted, hidden, folders, welcome -- the views.
+        scan_job -- the running scan ProcessJob or None; scan_queue -- folder lists waiting.
+        last_scan -- the result dict of the last finished scan (or None).
+    """
+
+    scan_finished = Signal(dict)
+
+    def __init__(self, library: Library, settings=None, probe_device: bool = True):
+        protect_none()  # before any model/view traffic (see qtfix)
+        super().__init__()
+        self.library = library
+        self.qsettings = settings if settings is not None else ui_settings()
+        self.setWindowTitle(f"{APP_NAME}")
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.thumbs = ThumbnailCache(library.root, parent=self)
+        self.actions = Actions(library, self)
+        self.ctx = Context(library, self.actions, self.thumbs, self.open_photo, self.open_person,
+                           self.add_manual_face)
+        self.scan_job: ProcessJob | None = None
+        self.scan_queue: list[list[str] | None] = []
+        self.other_jobs: list[ProcessJob] = []
+        self.last_scan: dict | None = None
+        self.photo_dialog: PhotoDialog | None = None
+        self._dialogs: list = []
+        self._unsorted_generation = 0
+        self.unsorted_loading = False
+        self._reload_timer = QTimer(self)
+        self._reload_timer.setSingleShot(True)
+        self._reload_timer.setInterval(30)
+        self._reload_timer.timeout.connect(self.reload_all)
+        self._build_views()
+        self._build_menus()
+        self._build_status()
+        self.actions.changed.connect(self._reload_timer.start)
+        self._restore_state()
+        self.reload_all()
+        if probe_device:
+            QTimer.singleShot(1500, self._probe_device)
+
+    # --- construction ---------------------------------------------------------------------------
+
+    def _build_views(self) -> None:
+        self.stack = QStackedWidget()
+        self.welcome = WelcomePage()
+        self.welcome.add_clicked.connect(self.add_folder_dialog)
+        self.people = PeopleView(self.ctx)
+        self.people.model.cache = self.thumbs
+        self.people.same_person_requested.connect(self.show_same_person)
+        self.people.shared_photos_requested.connect(self.show_shared_photos)
+        self.person = PersonView(self.ctx)
+        self.person.gone.connect(lambda: self.show_view("People"))
+        self.person.back_requested.connect(lambda: self.show_view("People"))
+        self.person.review_requested.connect(self.show_review)
+        self.unsorted = QWidget()
+        ul = QVBoxLayout(self.unsorted)
+        ul.setContentsMargins(8, 8, 8, 4)
+        ul.addWidget(QLabel("<b>Unsorted faces</b> — faces in no album yet. Select some and make a new "
+                            "person, move them to someone, or drag them onto a person on the left."))
+        self.unsorted_panel = FacesPanel(self.ctx)
+        ul.addWidget(self.unsorted_panel, 1)
+        self.hidden = PeopleView(self.ctx, hidden=True)
+        self.folders = FoldersView(self.ctx)
+        self.folders.add_requested.connect(self.scan_folders)
+        self.folders.rescan_requested.connect(lambda paths: self.scan_folders(paths or None))
+        self.folders.changed.connect(self._reload_timer.start)
+        for w in (self.welcome, self.people, self.person, self.unsorted, self.hidden, self.folders):
+            self.stack.addWidget(w)
+
+        side = QWidget()
+        sl = QVBoxLayout(side)
+        sl.setContentsMargins(6, 6, 0, 6)
+        self.nav = QListWidget()
+        self.nav.addItems(NAV)
+        self.nav.setFixedHeight(self.nav.sizeHintForRow(0) * len(NAV) + 2 * self.nav.frameWidth() + 6)
+        self.nav.currentRowChanged.connect(lambda row: row >= 0 and self.show_view(NAV[row]))
+        sl.addWidget(self.nav)
+        sl.addWidget(QLabel("People (drop faces or persons on a name)"))
+        self.side_proxy = NameFilter(self)
+        self.side_proxy.setSourceModel(self.people.model)
+        self.side_list = QListView()
+        self.side_list.setModel(self.side_proxy)
+        self.side_list.setIconSize(QSize(28, 28))
+        self.side_list.setUniformItemSizes(True)
+        self.side_list.setDragDropMode(QAbstractItemView.DragDrop)
+        self.side_list.setAcceptDrops(True)
+        self.side_list.setDropIndicatorShown(True)
+        self.side_list.setDefaultDropAction(Qt.MoveAction)
+        self.side_list.activated.connect(lambda idx: self.open_person(idx.data(Qt.UserRole + 1)))
+        self.side_list.clicked.connect(lambda idx: self.open_person(idx.data(Qt.UserRole + 1)))
+        self.thumbs.loaded.connect(self.side_list.viewport().update)
+        sl.addWidget(self.side_list, 1)
+
+        self.splitter = QSplitter()
+        self.splitter.addWidget(side)
+        self.splitter.addWidget(self.stack)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([220, 900])
+        self.setCentralWidget(self.splitter)
+
+    def _menu_action(self, menu, text, slot, shortcut=None) -> QAction:
+        act = QAction(text, self)
+        if shortcut:
+            act.setShortcut(QKeySequence(shortcut))
+        act.triggered.connect(slot)
+        menu.addAction(act)
+        return act
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        m = mb.addMenu("&File")
+        self._menu_action(m, "&Add Folder…", self.add_folder_dialog, QKeySequence.Open)
+        self._menu_action(m, "&Rescan All Folders", lambda: self.scan_folders(None), "F5")
+        m.addSeparator()
+        self._menu_action(m, "&Export Albums…", self.show_export, "Ctrl+E")
+        self._menu_action(m, "Files That Could Not Be &Read…", self.show_errors)
+        self._menu_action(m, "&Preferences…", self.show_preferences, QKeySequence.Preferences or "Ctrl+,")
+        m.addSeparator()
+        self._menu_action(m, "&Quit", self.close, QKeySequence.Quit)
+        m = mb.addMenu("&Edit")
+        m.addAction(self.actions.undo_action)
+        m.addAction(self.actions.redo_action)
+        self.addAction(self.actions.undo_action)
+        self.addAction(self.actions.redo_action)
+        m = mb.addMenu("&People")
+        self._menu_action(m, "&Same Person?…", self.show_same_person)
+        self._menu_action(m, "&Is This…? (review the open person)", self._review_current, "Ctrl+R")
+        self._menu_action(m, "&Merge Selected", self.people.merge_selected, "Ctrl+M")
+        self._menu_action(m, "Photos &Together…", self.people.show_shared, "Ctrl+T")
+        m.addSeparator()
+        self._menu_action(m, "Re&group Faces", lambda: self.run_cluster(full=True))
+        self._menu_action(m, "Improve &Recognition…", self.show_improve)
+        m = mb.addMenu("&View")
+        for i, name in enumerate(NAV):
+            self._menu_action(m, name, lambda checked=False, n=name: self.show_view(n), f"Ctrl+{i + 1}")
+        m = mb.addMenu("&Help")
+        self._menu_action(m, "&About photoface", self.show_about)
+
+    def _build_status(self) -> None:
+        sb = self.statusBar()
+        self.state_label = QLabel("Ready")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the scan; what was done so far is kept")
+        self.cancel_button.clicked.connect(self.cancel_scan)
+        self.cancel_button.hide()
+        self.errors_button = QPushButton()
+        self.errors_button.setFlat(True)
+        self.errors_button.clicked.connect(self.show_errors)
+        self.errors_button.hide()
+        sb.addWidget(self.state_label, 1)
+        sb.addWidget(self.progress)
+        sb.addWidget(self.cancel_button)
+        sb.addWidget(self.errors_button)
+        self.device_label = QLabel("Device: …")
+        self.device_label.setToolTip("Where faces are computed (found when the models first load)")
+        self.model_label = QLabel()
+        sb.addPermanentWidget(self.device_label)
+        sb.addPermanentWidget(self.model_label)
+        cached = self.qsettings.value("device")
+        if cached:
+            self.device_label.setText(f"Device: {cached}")
+        self._update_model_label()
+
+    def _update_model_label(self) -> None:
+        s = self.library.settings()
+        self.model_label.setText(f"Model: {model_version(s['active_weights'], s['align_mode'], s['input_scaling'])}")
+
+    # --- state ------------------------------------------------------------------------------------
+
+    def _restore_state(self) -> None:
+        geometry = self.qsettings.value("window/geometry")
+        if isinstance(geometry, (QByteArray, bytes)):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1200, 800)
+        splitter = self.qsettings.value("window/splitter")
+        if isinstance(splitter, (QByteArray, bytes)):
+            self.splitter.restoreState(splitter)
+        view = self.qsettings.value("window/view", "People")
+        has_roots = bool(self.library.roots())
+        self.show_view(view if has_roots and view in NAV else ("People" if has_roots else "Welcome"))
+
+    def save_state(self) -> None:
+        self.qsettings.setValue("window/geometry", self.saveGeometry())
+        self.qsettings.setValue("window/splitter", self.splitter.saveState())
+        self.qsettings.setValue("window/view", self.current_view)
+        self.qsettings.sync()
+
+    def closeEvent(self, event) -> None:
+        self.save_state()
+        for job in [self.scan_job, *self.other_jobs]:
+            if job is not None:
+                job.kill()
+        self.thumbs.stop()
+        super().closeEvent(event)
+
+    # --- views ------------------------------------------------------------------------------------
+
+    def show_view(self, name: str) -> None:
+        widget = {"Welcome": self.welcome, "People": self.people, "Person": self.person,
+                  "Unsorted faces": self.unsorted, "Hidden": self.hidden, "Folders": self.folders}[name]
+        if name == "People" and not self.library.roots():
+            widget, name = self.welcome, "Welcome"
+        self.current_view = name
+        self.stack.setCurrentWidget(widget)
+        nav_row = NAV.index(name) if name in NAV else (0 if name == "Person" else -1)
+        self.nav.blockSignals(True)
+        self.nav.setCurrentRow(nav_row)
+        self.nav.blockSignals(False)
+        self._reload_current()
+
+    def _reload_current(self) -> None:
+        view = self.current_view
+        if view == "Person":
+            self.person.reload()
+        elif view == "Unsorted faces":
+            self.reload_unsorted()
+        elif view == "Hidden":
+            self.hidden.reload()
+        elif view == "Folders":
+            self.folders.reload()
+
+    def reload_all(self) -> None:
+        """Everything that shows library data, after a change (coalesced by _reload_timer)."""
+        self.people.reload()
+        self._reload_current()
+        if self.current_view == "Welcome" and self.library.roots():
+            self.show_view("People")
+        if self.photo_dialog is not None and self.photo_dialog.isVisible():
+            self.photo_dialog.reload()
+
+    def reload_unsorted(self) -> None:
+        self._unsorted_generation += 1
+        gen = self._unsorted_generation
+        self.unsorted_loading = True
+        job = ThreadJob(self.library.root, unsorted_faces)
+        job.signals.finished.connect(lambda faces: self._unsorted_arrived(gen, faces))
+        job.signals.failed.connect(lambda k, m, d: self._job_failed("Unsorted faces", m, d))
+        job.start()
+
+    def _unsorted_arrived(self, gen: int, faces) -> None:
+        if gen == self._unsorted_generation:
+            self.unsorted_loading = False
+            self.unsorted_panel.set_faces(None, faces)
+
+    def is_idle(self) -> bool:
+        """No reload pending or running (tests wait on this)."""
+        return (not self._reload_timer.isActive() and ThreadJob.running() == 0 and not self.people.loading
+                and self.thumbs.pending() == 0
+                and not self.hidden.loading and not self.person.loading and not self.unsorted_loading)
+
+    def open_person(self, person_id: int | None) -> None:
+        if person_id is None:
+            return
+        self.person.show_person(int(person_id))
+        self.current_view = "Person"
+        self.stack.setCurrentWidget(self.person)
+        self.nav.blockSignals(True)
+        self.nav.setCurrentRow(0)
+        self.nav.blockSignals(False)
+
+    def open_photo(self, photo_id: int, face_id: int | None = None) -> None:
+        if self.photo_dialog is None:
+            self.photo_dialog = PhotoDialog(self.ctx, self)
+        self.photo_dialog.show_photo(photo_id, face_id)
+        self.photo_dialog.show()
+        self.photo_dialog.raise_()
+
+    # --- dialogs ----------------------------------------------------------------------------------
+
+    def _keep(self, dialog) -> None:
+        self._dialogs.append(dialog)
+        dialog.finished.connect(lambda *_: self._dialogs.remove(dialog) if dialog in self._dialogs else None)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.show()
+
+    def show_review(self, person_id: int) -> ReviewDialog:
+        summary = self.person.summary if self.person.person_id == person_id else None
+        name = summary.label if summary is not None else "this person"
+        dlg = ReviewDialog(self.ctx, person_id, name, self)
+        self._keep(dlg)
+        return dlg
+
+    def _review_current(self) -> None:
+        if self.current_view == "Person" and self.person.person_id is not None:
+            self.show_review(self.person.person_id)
+
+    def show_same_person(self) -> SamePersonDialog:
+        dlg = SamePersonDialog(self.ctx, self)
+        self._keep(dlg)
+        return dlg
+
+    def show_shared_photos(self, person_ids: list[int]) -> None:
+        def load(lib):
+            rows = []
+            faces = {f.photo_id: f.id for f in person_faces(lib, person_ids[0])}
+            for pid, taken, path in shared_photos(lib, person_ids):
+                rows.append(PhotoRow(pid, taken, path, faces.get(pid)))
+            names = {p.id: p.label for p in list_people(lib, include_hidden=True, min_faces=0)}
+            return [names.get(i, "?") for i in person_ids], rows
+
+        job = ThreadJob(self.library.root, load)
+        job.signals.finished.connect(lambda res: self._keep(SharedPhotosDialog(self.ctx, res[0], res[1], self)))
+        job.signals.failed.connect(lambda k, m, d: self._job_failed("Photos together", m, d))
+        job.start()
+
+    def show_export(self):
+        from photoface.core.people import person_names
+        from photoface.gui.views.export_dialog import ExportDialog
+
+        dlg = ExportDialog(self.library.root, person_names(self.library), self)
+        self._keep(dlg)
+        return dlg
+
+    def show_improve(self):
+        from photoface.gui.views.improve_dialog import ImproveDialog
+
+        dlg = ImproveDialog(self.library.root, self)
+        dlg.model_changed.connect(self._update_model_label)
+        dlg.model_changed.connect(self.reload_all)
+        self._keep(dlg)
+        return dlg
+
+    def show_errors(self) -> ErrorsDialog:
+        dlg = ErrorsDialog(self.library, self)
+        self._keep(dlg)
+        return dlg
+
+    def show_preferences(self) -> None:
+        dlg = PreferencesDialog(self.library, self)
+        if dlg.exec() and dlg.changed_keys:
+            self._update_model_label()
+            if any(k.startswith("cluster") or k.startswith("min_") for k in dlg.changed_keys):
+                if prompts.ask_yes_no(self, "Regroup faces", "Regroup the faces with the new settings now?"):
+                    self.run_cluster(full=True)
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, f"About {APP_NAME}",
+                          f"<b>{APP_NAME}</b> {__version__}<br>Finds the faces in your photos and groups them "
+                          f"by person, privately, on this computer.<br>Library: {self.library.root}")
+
+    def _job_failed(self, what: str, message: str, details: str) -> None:
+        prompts.show_error(self, what, f"{what} failed: {message}", details or None)
+
+    # --- folders and drops ------------------------------------------------------------------------
+
+    @staticmethod
+    def _dropped_folders(mime) -> list[str]:
+        if not mime.hasUrls():
+            return []
+        return [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and os.path.isdir(u.toLocalFile())]
+
+    def dragEnterEvent(self, event) -> None:
+        if self._dropped_folders(event.mimeData()):
+            event.acceptProposedAction()
+            self.welcome.zone.setText("⬇  Release to add")
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        if self._dropped_folders(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dragLeaveEvent(self, event) -> None:
+        self.welcome.zone.setText("⬇  Drop folders here")
+
+    def dropEvent(self, event) -> None:
+        folders = self._dropped_folders(event.mimeData())
+        self.welcome.zone.setText("⬇  Drop folders here")
+        if folders:
+            event.acceptProposedAction()
+            self.scan_folders(folders)
+        else:
+            self.state_label.setText("Only folders can be dropped here.")
+
+    def add_folder_dialog(self) -> None:
+        start = str(self.qsettings.value("last_folder", os.path.expanduser("~")))
+        path = QFileDialog.getExistingDirectory(self, "Add a folder of photos", start)
+        if path:
+            self.qsettings.setValue("last_folder", path)
+            self.scan_folders([path])
+
+    # --- scanning -----------------------------------------------------------------------------------
+
+    def scan_folders(self, folders: list[str] | None) -> None:
+        """Adds these folders and scans them (None: rescan every folder); queued behind a running scan."""
+        if folders is not None:
+            folders = [os.path.abspath(f) for f in folders if os.path.isdir(f)]
+            if not folders:
+                return
+            for f in folders:
+                self.library.add_root(f)  # shown in Folders at once; the scan adds it too
+            if self.current_view in ("Welcome",):
+                self.show_view("People")
+            elif self.current_view == "Folders":
+                self.folders.reload()
+        if self.scan_job is not None and self.scan_job.running:
+            self.scan_queue.append(folders)
+            self.state_label.setText(f"{self.state_label.text().split(' (')[0]} ({len(self.scan_queue)} queued)")
+            return
+        self._start_scan(folders)
+
+    def _start_scan(self, folders: list[str] | None) -> None:
+        job = ProcessJob("scan", self.library.root, {"folders": folders})
+        self.scan_job = job
+        self._scan_started = time.monotonic()
+        job.stage.connect(self._scan_stage)
+        job.progress.connect(self._scan_progress)
+        job.cluster_progress.connect(self._cluster_progress)
+        job.info.connect(self._worker_info)
+        job.finished.connect(self._scan_done)
+        job.failed.connect(self._scan_failed)
+        job.cancelled.connect(self._scan_cancelled)
+        job.ended.connect(self._scan_ended)
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.cancel_button.show()
+        self.cancel_button.setEnabled(True)
+        self.state_label.setText("Starting the scan…")
+        job.start()
+
+    def _queued_suffix(self) -> str:
+        return f" ({len(self.scan_queue)} queued)" if self.scan_queue else ""
+
+    def _scan_stage(self, text: str) -> None:
+        if text.startswith("Grouping"):
+            self.progress.setRange(0, 0)
+        self.state_label.setText(text + "…" + self._queued_suffix())
+
+    def _scan_progress(self, p: dict) -> None:
+        total = max(int(p["files_total"]), 1)
+        self.progress.setRange(0, total)
+        self.progress.setValue(int(p["files_done"]))
+        self.progress.setFormat(f"{p['files_done']}/{p['files_total']}")
+        self.state_label.setText(
+            f"Scanning: {p['files_done']} of {p['files_total']} files · {p['faces']} faces · "
+            f"{p['rate']:.1f} files/s · {_duration(p['eta_s'])} left" + self._queued_suffix())
+
+    def _cluster_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        self.progress.setFormat("%p%")
+
+    def _worker_info(self, info: dict) -> None:
+        if "device" in info:
+            self.device_label.setText(f"Device: {info['device']}")
+            self.qsettings.setValue("device", info["device"])
+        if "model" in info:
+            self.model_label.setText(f"Model: {info['model']}")
+
+    def _scan_done(self, result: dict) -> None:
+        self.last_scan = result
+        s = result.get("scan", {})
+        text = (f"Scan finished in {_duration(s.get('seconds'))}: {s.get('new_photos', 0)} new photos, "
+                f"{s.get('faces_added', 0)} faces")
+        if s.get("offline_roots"):
+            text += f"; {len(s['offline_roots'])} folder(s) offline"
+        if not result.get("cluster", {}).get("clustered", True):
+            text += " (grouping into people is not available)"
+        self.state_label.setText(text + self._queued_suffix())
+        self._show_error_count()
+        self.thumbs.invalidate()
+        self.reload_all()
+        self.scan_finished.emit(result)
+
+    def _show_error_count(self) -> None:
+        n = self.library.counts()["errors"]
+        self.errors_button.setText(f"⚠ {n} file(s) could not be read…")
+        self.errors_button.setVisible(n > 0)
+
+    def _scan_failed(self, kind: str, message: str, details: str) -> None:
+        self.state_label.setText("The scan stopped with an error.")
+        if kind == "ModelNotFoundError":
+            message = f"A model file is missing: {message}. Reinstall photoface to restore it."
+        elif kind == "StoreError":
+            message = f"The library could not be written: {message}"
+        prompts.show_error(self, "Scan failed", message, details or None)
+        self.reload_all()
+
+    def _scan_cancelled(self) -> None:
+        self.state_label.setText("Scan cancelled; everything finished so far is kept.")
+        self.scan_queue.clear()
+        self.reload_all()
+
+    def _scan_ended(self) -> None:
+        self.progress.hide()
+        self.cancel_button.hide()
+        if self.scan_queue:
+            self._start_scan(self.scan_queue.pop(0))
+
+    def cancel_scan(self) -> None:
+        if self.scan_job is not None and self.scan_job.running:
+            self.cancel_button.setEnabled(False)
+            self.state_label.setText("Cancelling…")
+            self.scan_job.cancel()
+
+    @property
+    def scanning(self) -> bool:
+        return self.scan_job is not None and self.scan_job.running
+
+    # --- other child-process work -------------------------------------------------------------------
+
+    def _start_other(self, name: str, args: dict, done, what: str) -> ProcessJob:
+        job = ProcessJob(name, self.library.root, args, self)
+        self.other_jobs.append(job)
+        job.finished.connect(done)
+        job.info.connect(self._worker_info)
+        job.failed.connect(lambda k, m, d: self._job_failed(what, m, d))
+        job.ended.connect(lambda: self.other_jobs.remove(job) if job in self.other_jobs else None)
+        job.start()
+        return job
+
+    def _probe_device(self) -> None:
+        if not self.scanning:
+            self._start_other("device", {}, self._worker_info, "Finding the compute device")
+
+    def run_cluster(self, full: bool = False) -> ProcessJob:
+        self.state_label.setText("Grouping faces into people…")
+
+        def done(result: dict) -> None:
+            ok = result.get("cluster", {}).get("clustered", False)
+            self.state_label.setText("Faces regrouped." if ok else "Grouping into people is not available.")
+            self.reload_all()
+
+        return self._start_other("cluster", {"full": full}, done, "Grouping faces")
+
+    def add_manual_face(self, photo_id: int, box: tuple) -> ProcessJob:
+        self.state_label.setText("Adding the face (loading the models)…")
+
+        def done(result: dict) -> None:
+            self.state_label.setText("Face added: find it in Unsorted faces, or name it from the photo.")
+            self.last_manual_face = result.get("face_id")
+            self.reload_all()
+
+        return self._start_other("manual_face", {"photo_id": photo_id, "box": list(box)}, done, "Adding a face")

@@ -1,0 +1,114 @@
+"""Face thumbnails: decoded from the library's JPEG bytes on demand, off the GUI thread, cached.
+
+A view asks `pixmap(face_id)`; a miss returns None (the delegate paints a placeholder) and queues
+the face for the loader thread, newest request first, so what is on screen now loads first.
+When thumbnails arrive `loaded` fires (coalesced) and views repaint.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QImage, QPixmap
+
+THUMB_LOGICAL_PX = 112  # the largest size a tile shows a face at, in logical pixels
+
+
+class ThumbnailCache(QObject):
+    """An LRU of face pixmaps and the thread that fills it.
+
+    Attributes:
+        loaded -- emitted (at most every ~30 ms) after thumbnails arrived.
+        capacity -- how many pixmaps are kept (least recently used go first).
+    """
+
+    loaded = Signal()
+    _arrived = Signal(int, QImage)
+
+    def __init__(self, lib_dir: str | Path, capacity: int = 6000, parent=None):
+        super().__init__(parent)
+        self.lib_dir, self.capacity = str(lib_dir), capacity
+        self._cache: collections.OrderedDict[int, QPixmap] = collections.OrderedDict()
+        self._pending: collections.OrderedDict[int, None] = collections.OrderedDict()
+        self._lock = threading.Condition()
+        self._stop = False
+        self._in_flight = 0  # popped by the loader, not yet stored by the GUI thread
+        self._thread: threading.Thread | None = None
+        self._arrived.connect(self._store, Qt.QueuedConnection)
+        self._notify = QTimer(self)
+        self._notify.setSingleShot(True)
+        self._notify.setInterval(30)
+        self._notify.timeout.connect(self.loaded)
+        screen = QGuiApplication.primaryScreen()
+        self._dpr = screen.devicePixelRatio() if screen is not None else 1.0
+
+    def pixmap(self, face_id: int) -> QPixmap | None:
+        pm = self._cache.get(face_id)
+        if pm is not None:
+            self._cache.move_to_end(face_id)
+            return pm
+        with self._lock:
+            self._pending[face_id] = None
+            self._pending.move_to_end(face_id)
+            if len(self._pending) > 2000:  # scrolled past long ago: drop the oldest requests
+                self._pending.popitem(last=False)
+            self._lock.notify()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="photoface-thumbs", daemon=True)
+            self._thread.start()
+        return None
+
+    def pending(self) -> int:
+        """Thumbnails asked for and not yet in the cache."""
+        with self._lock:
+            return len(self._pending) + self._in_flight
+
+    def invalidate(self, face_ids=None) -> None:
+        if face_ids is None:
+            self._cache.clear()
+        else:
+            for f in face_ids:
+                self._cache.pop(f, None)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stop = True
+            self._lock.notify()
+
+    def _run(self) -> None:
+        from photoface.gui.workers import thread_library
+
+        lib = thread_library(self.lib_dir)
+        size = round(THUMB_LOGICAL_PX * self._dpr)
+        while True:
+            with self._lock:
+                while not self._pending and not self._stop:
+                    self._lock.wait()
+                if self._stop:
+                    return
+                face_id, _ = self._pending.popitem(last=True)  # newest first: what is on screen
+                self._in_flight += 1
+            try:
+                data = lib.face_thumb(face_id)
+            except Exception:  # noqa: BLE001 - a face deleted meanwhile: placeholder stays
+                data = None
+            image = QImage()
+            if data:
+                image.loadFromData(data, "JPEG")
+            if not image.isNull() and max(image.width(), image.height()) != size:
+                image = image.scaled(size, size, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+            self._arrived.emit(face_id, image)
+
+    def _store(self, face_id: int, image: QImage) -> None:
+        with self._lock:
+            self._in_flight -= 1
+        pm = QPixmap.fromImage(image) if not image.isNull() else QPixmap()
+        pm.setDevicePixelRatio(self._dpr)
+        self._cache[face_id] = pm
+        while len(self._cache) > self.capacity:
+            self._cache.popitem(last=False)
+        if not self._notify.isActive():
+            self._notify.start()

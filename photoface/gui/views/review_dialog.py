@@ -1,0 +1,172 @@
+"""“Is this NAME?”: a person's most likely faces, a page at a time, answered Yes or No.
+
+Keyboard: arrows move, Y / N answer the current face, A says yes to every unanswered face of
+the page, Enter (or Space) goes to the next page, Esc closes. Yes = confirm, No = reject.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+
+from photoface.core import cluster
+from photoface.core.people import FaceInfo, unsorted_faces, person_faces
+from photoface.gui import prompts
+from photoface.gui.context import Context
+from photoface.gui.models import FacesModel
+from photoface.gui.views.grids import Grid
+from photoface.gui.workers import ThreadJob
+
+PAGE = 12
+
+
+def _load_suggestions(lib, person_id: int) -> list[FaceInfo]:
+    """The person's suggestions as FaceInfo rows, best first."""
+    ranked = cluster.person_suggestions(lib, person_id, limit=60)
+    wanted = {fid for fid, _ in ranked}
+    # The core returns ids only; the FaceInfo rows come from the two lists that can hold them.
+    infos = {f.id: f for f in person_faces(lib, person_id) if f.id in wanted}
+    missing = wanted - set(infos)
+    if missing:
+        infos.update({f.id: f for f in unsorted_faces(lib) if f.id in missing})
+    return [infos[fid] for fid, _ in ranked if fid in infos]
+
+
+class ReviewDialog(QDialog):
+    """Attributes:
+        faces -- every suggestion (FaceInfo), best first; page -- the page shown (0-based).
+        model -- the FacesModel of the page; marks in model.marks ("yes"/"no").
+    """
+
+    loaded = Signal()
+
+    def __init__(self, ctx: Context, person_id: int, name: str, parent=None):
+        super().__init__(parent)
+        self.ctx, self.person_id, self.name = ctx, person_id, name
+        self.faces: list[FaceInfo] = []
+        self.page = 0
+        self.loading = True
+        self.setWindowTitle(f"Is this {name}?")
+        layout = QVBoxLayout(self)
+        self.title = QLabel(f"<h2>Is this {name}?</h2>")
+        layout.addWidget(self.title)
+        self.help = QLabel("Y = yes, N = no, A = yes to all on this page, Enter = next page, arrows move.")
+        layout.addWidget(self.help)
+        self.model = FacesModel(self)
+        self.grid = Grid(ctx.thumbs, "face", 120, self)
+        self.grid.setDragEnabled(False)
+        self.grid.setModel(self.model)
+        self.grid.delegate.marks = self.model.marks
+        self.grid.setMinimumSize(4 * 142 + 30, 3 * 140 + 20)
+        self.grid.installEventFilter(self)  # Y/N/A/Enter reach the dialog, not the grid's type-ahead
+        layout.addWidget(self.grid, 1)
+        bar = QHBoxLayout()
+        self.yes_button = QPushButton("&Yes")
+        self.yes_button.clicked.connect(lambda: self.answer_current(True))
+        self.no_button = QPushButton("&No")
+        self.no_button.clicked.connect(lambda: self.answer_current(False))
+        self.all_button = QPushButton("Yes to &all on this page")
+        self.all_button.clicked.connect(self.yes_to_page)
+        self.next_button = QPushButton("Next page →")
+        self.next_button.clicked.connect(self.next_page)
+        self.status = QLabel()
+        for w in (self.yes_button, self.no_button, self.all_button):
+            w.setFocusPolicy(Qt.NoFocus)  # the grid keeps the keyboard
+            bar.addWidget(w)
+        bar.addStretch(1)
+        bar.addWidget(self.status)
+        bar.addWidget(self.next_button)
+        self.next_button.setFocusPolicy(Qt.NoFocus)
+        layout.addLayout(bar)
+        job = ThreadJob(ctx.lib_dir, lambda lib: _load_suggestions(lib, person_id))
+        job.signals.finished.connect(self._arrived)
+        job.signals.failed.connect(self._failed)
+        job.start()
+
+    def _failed(self, kind: str, message: str, details: str) -> None:
+        self.loading = False
+        self.status.setText("Suggestions are not available.")
+        prompts.show_error(self, "Suggestions", message, details)
+
+    def _arrived(self, faces: list[FaceInfo]) -> None:
+        self.loading = False
+        self.faces = faces
+        self.page = 0
+        self._show_page()
+        self.loaded.emit()
+
+    def page_faces(self) -> list[FaceInfo]:
+        return self.faces[self.page * PAGE:(self.page + 1) * PAGE]
+
+    def _show_page(self) -> None:
+        faces = self.page_faces()
+        self.model.set_items(faces)
+        self.grid.delegate.marks = self.model.marks
+        pages = max(1, -(-len(self.faces) // PAGE))
+        if not faces:
+            self.status.setText("No more suggestions." if self.faces else "No suggestions for this person.")
+        else:
+            self.status.setText(f"Page {self.page + 1} of {pages}")
+            self.grid.setCurrentIndex(self.model.index(0))
+        self.grid.setFocus()
+        for b in (self.yes_button, self.no_button, self.all_button):
+            b.setEnabled(bool(faces))
+        self.next_button.setText("Next page →" if self.page + 1 < pages else "Done")
+
+    def _current(self) -> FaceInfo | None:
+        idx = self.grid.currentIndex()
+        return self.model.items[idx.row()] if idx.isValid() else None
+
+    def answer(self, face: FaceInfo, yes: bool) -> None:
+        if self.model.marks.get(face.id) == ("yes" if yes else "no"):
+            return
+        if yes:
+            self.ctx.actions.confirm([face.id], self.person_id)
+        else:
+            self.ctx.actions.reject([face.id], self.person_id)
+        self.model.set_mark(face.id, "yes" if yes else "no")
+
+    def answer_current(self, yes: bool) -> None:
+        face = self._current()
+        if face is None:
+            return
+        self.answer(face, yes)
+        row = self.grid.currentIndex().row()
+        if row + 1 < self.model.rowCount():
+            self.grid.setCurrentIndex(self.model.index(row + 1))
+
+    def yes_to_page(self) -> None:
+        todo = [f.id for f in self.page_faces() if f.id not in self.model.marks]
+        if todo:
+            self.ctx.actions.confirm(todo, self.person_id)
+            for fid in todo:
+                self.model.set_mark(fid, "yes")
+
+    def next_page(self) -> None:
+        if (self.page + 1) * PAGE >= len(self.faces):
+            self.accept()
+            return
+        self.page += 1
+        self._show_page()
+
+    def _key(self, key) -> bool:
+        if key == Qt.Key_Y:
+            self.answer_current(True)
+        elif key == Qt.Key_N:
+            self.answer_current(False)
+        elif key == Qt.Key_A:
+            self.yes_to_page()
+        elif key in (Qt.Key_Return, Qt.Key_Enter, Qt.Key_Space):
+            self.next_page()
+        else:
+            return False
+        return True
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.KeyPress and event.modifiers() in (Qt.NoModifier, Qt.KeypadModifier):
+            return self._key(event.key())
+        return super().eventFilter(obj, event)
+
+    def keyPressEvent(self, event) -> None:
+        if not self._key(event.key()):
+            super().keyPressEvent(event)
