@@ -30,6 +30,7 @@ from photoface.core.errors import Cancelled, PhotofaceError
 from photoface.core.store import Library
 from photoface.core.types import Box
 from photoface.core.xmp import read_orientation, region_xmp
+from photoface.core.hashing import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -297,14 +298,6 @@ class ExportReport:
                 f"{extra}")
 
 
-def _sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _copy_bytes(src, dst) -> None:
     """Copies an open source file into an open destination file (tests replace this)."""
     shutil.copyfileobj(src, dst, 1 << 20)
@@ -369,7 +362,7 @@ class _Exporter:
     def _hash(self, path: str) -> str:
         key = os.path.realpath(path)
         if key not in self._hashes:
-            self._hashes[key] = _sha256_file(path)
+            self._hashes[key] = sha256_file(path)
         return self._hashes[key]
 
     def same(self, source: str, target: str) -> bool:
@@ -620,7 +613,7 @@ def _sidecar(library: Library, report: ExportReport, item: ExportedPhoto, folder
     rel = item.path + ".xmp"
     target = os.path.join(folder_abs, side_name)
     if os.path.lexists(target):
-        current = _sha256_file(target) if os.path.isfile(target) else None
+        current = sha256_file(target) if os.path.isfile(target) else None
         if current == digest:
             report.sidecars_unchanged += 1
             item.sidecar, item.sidecar_sha256 = rel, digest

@@ -15,7 +15,6 @@ are then re-clustered with every decision kept.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import logging
 import os
@@ -29,6 +28,7 @@ from photoface.core.embed import SHIPPED_WEIGHTS_ID
 from photoface.core.errors import PhotofaceError, StoreError
 from photoface.core.reembed import WEIGHTS_FILE, faces_missing, reembed, target_version
 from photoface.core.store import Library
+from photoface.core.hashing import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +64,6 @@ class ModelInfo:
     path: Path | None = None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def save_model(library: Library, keras_model: Any, info: dict) -> ModelInfo:
     """Saves fine-tuned weights as a new model version of the library (not activated).
 
@@ -89,7 +81,7 @@ def save_model(library: Library, keras_model: Any, info: dict) -> ModelInfo:
     tmp = library.models_dir / f"incoming-{os.getpid()}-{threading.get_ident()}.weights.h5"
     try:
         facenet_model.save_weights(keras_model, tmp)
-        sha = _sha256(tmp)
+        sha = sha256_file(tmp)
         model_id = sha[:12]
         folder = library.models_dir / model_id
         folder.mkdir(exist_ok=True)
