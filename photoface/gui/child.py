@@ -22,16 +22,20 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+import time
 import traceback
 
 
-def _watch_cancel(cancel_mp, cancel: threading.Event) -> None:
-    """Mirrors the multiprocessing cancel Event onto a threading.Event the core understands."""
-    cancel_mp.wait()
+def _watch_cancel(cancel_flag, cancel: threading.Event) -> None:
+    """Mirrors the shared cancel flag (a lock-free multiprocessing RawValue, set by the GUI) onto
+    a threading.Event the core understands. Polled: a multiprocessing Event's wait() registers a
+    sleeper that a killed child never un-registers, and the GUI's next set() would hang on it."""
+    while not cancel_flag.value:
+        time.sleep(0.05)
     cancel.set()
 
 
-def run_job(name: str, lib_dir: str, args: dict, queue, cancel_mp) -> None:
+def run_job(name: str, lib_dir: str, args: dict, queue, cancel_flag) -> None:
     """Entry point of the child: runs the job `name` and reports through `queue`."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
@@ -41,7 +45,7 @@ def run_job(name: str, lib_dir: str, args: dict, queue, cancel_mp) -> None:
     from photoface.core.errors import Cancelled
 
     cancel = threading.Event()
-    threading.Thread(target=_watch_cancel, args=(cancel_mp, cancel), daemon=True).start()
+    threading.Thread(target=_watch_cancel, args=(cancel_flag, cancel), daemon=True).start()
     try:
         result = _JOBS[name](lib_dir, args, queue, cancel)
     except Cancelled:

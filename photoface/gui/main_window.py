@@ -328,7 +328,7 @@ class MainWindow(QMainWindow):
         self._unsorted_generation += 1
         gen = self._unsorted_generation
         self.unsorted_loading = True
-        job = ThreadJob(self.library.root, unsorted_faces)
+        job = ThreadJob(self.library.root, unsorted_faces, owner=self)
         job.signals.finished.connect(lambda faces: self._unsorted_arrived(gen, faces))
         job.signals.failed.connect(lambda k, m, d: self._job_failed("Unsorted faces", m, d))
         job.start()
@@ -394,7 +394,7 @@ class MainWindow(QMainWindow):
             names = {p.id: p.label for p in list_people(lib, include_hidden=True, min_faces=0)}
             return [names.get(i, "?") for i in person_ids], rows
 
-        job = ThreadJob(self.library.root, load)
+        job = ThreadJob(self.library.root, load, owner=self)
         job.signals.finished.connect(lambda res: self._keep(SharedPhotosDialog(self.ctx, res[0], res[1], self)))
         job.signals.failed.connect(lambda k, m, d: self._job_failed("Photos together", m, d))
         job.start()

@@ -20,6 +20,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from photoface.core.errors import Cancelled
@@ -43,9 +44,40 @@ def thread_library(lib_dir: str | Path):
 
 
 class _JobSignals(QObject):
+    """Lives in the GUI thread. The worker emits the underscored signals; the relays re-emit them
+    there only while the owner widget still exists (a view closed meanwhile gets nothing)."""
+
     finished = Signal(object)
     failed = Signal(str, str, str)  # error kind, message, traceback
     cancelled = Signal()
+    _finished = Signal(object)
+    _failed = Signal(str, str, str)
+    _cancelled = Signal()
+
+    def __init__(self, owner=None):
+        super().__init__()
+        self.owner = owner
+        self._finished.connect(self._relay_finished)
+        self._failed.connect(self._relay_failed)
+        self._cancelled.connect(self._relay_cancelled)
+
+    def _alive(self) -> bool:
+        return self.owner is None or shiboken6.isValid(self.owner)
+
+    def _relay_finished(self, result) -> None:
+        ThreadJob._done(self)
+        if self._alive():
+            self.finished.emit(result)
+
+    def _relay_failed(self, kind: str, message: str, details: str) -> None:
+        ThreadJob._done(self)
+        if self._alive():
+            self.failed.emit(kind, message, details)
+
+    def _relay_cancelled(self) -> None:
+        ThreadJob._done(self)
+        if self._alive():
+            self.cancelled.emit()
 
 
 class ThreadJob(QRunnable):
@@ -58,34 +90,36 @@ class ThreadJob(QRunnable):
 
     _running: set["ThreadJob"] = set()  # keeps Python wrappers alive until they report
 
-    def __init__(self, lib_dir: str | Path, fn: Callable[[Any], Any]):
+    def __init__(self, lib_dir: str | Path, fn: Callable[[Any], Any], owner: QObject | None = None):
         super().__init__()
         self.setAutoDelete(False)
         self.lib_dir, self.fn = lib_dir, fn
-        self.signals = _JobSignals()
+        self.signals = _JobSignals(owner)
+        self.signals.job = self
         self.cancel = threading.Event()
 
     def start(self, pool: QThreadPool | None = None) -> "ThreadJob":
         ThreadJob._running.add(self)
-        self.signals.finished.connect(lambda *_: ThreadJob._running.discard(self))
-        self.signals.failed.connect(lambda *_: ThreadJob._running.discard(self))
-        self.signals.cancelled.connect(lambda: ThreadJob._running.discard(self))
         (pool or QThreadPool.globalInstance()).start(self)
         return self
 
     def run(self) -> None:
         if self.cancel.is_set():  # cancelled before it started: nothing to do
-            self.signals.cancelled.emit()
+            self.signals._cancelled.emit()
             return
         try:
             result = self.fn(thread_library(self.lib_dir))
         except Cancelled:
-            self.signals.cancelled.emit()
+            self.signals._cancelled.emit()
         except BaseException as exc:  # noqa: BLE001 - shown by the GUI, never a crash
             log.exception("background job failed")
-            self.signals.failed.emit(type(exc).__name__, str(exc), traceback.format_exc())
+            self.signals._failed.emit(type(exc).__name__, str(exc), traceback.format_exc())
         else:
-            self.signals.finished.emit(result)
+            self.signals._finished.emit(result)
+
+    @staticmethod
+    def _done(signals: _JobSignals) -> None:
+        ThreadJob._running.discard(signals.job)
 
     @staticmethod
     def running() -> int:
@@ -127,7 +161,7 @@ class ProcessJob(QObject):
 
         ctx = multiprocessing.get_context("spawn")
         self._queue = ctx.Queue()
-        self._cancel = ctx.Event()
+        self._cancel = ctx.RawValue("b", 0)  # no lock: a killed child can never leave one held
         self._proc = ctx.Process(target=child.run_job, name=f"photoface-{self.name}",
                                  args=(self.name, self.lib_dir, self.args, self._queue, self._cancel),
                                  daemon=True)
@@ -144,7 +178,7 @@ class ProcessJob(QObject):
         every batch is one transaction)."""
         if not self.running:
             return
-        self._cancel.set()
+        self._cancel.value = 1
         if self.stage_text in ("", "Loading models"):
             self._kill_if_alive()  # nothing written yet: no reason to wait
         else:
@@ -186,7 +220,7 @@ class ProcessJob(QObject):
             self.progress.emit(last_progress)
         if not alive and not self._ended:
             code = self._proc.exitcode
-            if self._cancel.is_set():
+            if bool(self._cancel.value):
                 self._end("cancelled", None)
             else:
                 self._end("error", ("WorkerDied", f"the background worker stopped unexpectedly "
@@ -215,7 +249,7 @@ class ProcessJob(QObject):
     def kill(self) -> None:
         """Ends the child at once (window closing)."""
         if self._proc is not None and self._proc.is_alive():
-            self._cancel.set()
+            self._cancel.value = 1
             self._proc.kill()
             self._proc.join(1.0)
         self._ended = True

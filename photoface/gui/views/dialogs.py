@@ -19,9 +19,9 @@ _FIELDS = [
     ("min_detection_score", "Face detection confidence", float, (0.5, 1.0, 0.01)),
     ("min_face_px", "Smallest face found (pixels)", int, (10, 500, 1)),
     ("detect_max_side", "Detection image size (pixels)", int, (320, 4096, 32)),
-    ("min_quality_face_px", "Smallest face used for matching (pixels)", int, (10, 500, 1)),
+    ("min_quality_face_px", "Smallest face used for matching (pixels)", int, (0, 500, 1)),
     ("min_quality_sharpness", "Least sharpness used for matching", float, (0.0, 1000.0, 1.0)),
-    ("min_quality_score", "Least detection confidence used for matching", float, (0.5, 1.0, 0.01)),
+    ("min_quality_score", "Least detection confidence used for matching", float, (0.0, 1.0, 0.01)),
     ("detector_backend", "Face detector", str, ["opencv", "keras"]),
     ("align_mode", "Face alignment", str, ["margin", "similarity"]),
     ("input_scaling", "Input scaling", str, ["fixed", "prewhiten"]),
@@ -57,13 +57,13 @@ class PreferencesDialog(QDialog):
                 w.setCurrentText(str(value))
             elif kind is int:
                 w = QSpinBox()
-                w.setRange(extra[0], extra[1])
+                w.setRange(min(extra[0], int(value)), max(extra[1], int(value)))
                 w.setSingleStep(extra[2])
                 w.setValue(int(value))
             else:
                 w = QDoubleSpinBox()
-                w.setDecimals(2)
-                w.setRange(extra[0], extra[1])
+                w.setDecimals(3)
+                w.setRange(min(extra[0], float(value)), max(extra[1], float(value)))
                 w.setSingleStep(extra[2])
                 w.setValue(float(value))
             w.setToolTip(f"{key} (default {DEFAULTS.get(key)})")
@@ -107,7 +107,10 @@ class PreferencesDialog(QDialog):
         current = self.library.settings()
         self.changed_keys = []
         for key, value in self.values().items():
-            if current.get(key) != value:
+            old = current.get(key)
+            same = (abs(float(old) - float(value)) < 0.5 * 10 ** -self.editors[key].decimals()
+                    if isinstance(value, float) and isinstance(old, (int, float)) else old == value)
+            if not same:
                 self.library.set_setting(key, value)
                 self.changed_keys.append(key)
         super().accept()

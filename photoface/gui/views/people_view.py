@@ -94,7 +94,7 @@ class PeopleView(QWidget):
         self._generation += 1
         gen, hidden = self._generation, self.hidden
         self.loading = True
-        job = ThreadJob(self.ctx.lib_dir, lambda lib: list_people(lib, hidden_only=hidden))
+        job = ThreadJob(self.ctx.lib_dir, lambda lib: list_people(lib, hidden_only=hidden), owner=self)
         job.signals.finished.connect(lambda people: self._arrived(gen, people))
         job.signals.failed.connect(lambda *err: self._failed(gen, *err))
         job.start()

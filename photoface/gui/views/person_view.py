@@ -100,7 +100,7 @@ class PersonView(QWidget):
         self._generation += 1
         gen, pid = self._generation, self.person_id
         self.loading = True
-        job = ThreadJob(self.ctx.lib_dir, lambda lib: _load_person(lib, pid))
+        job = ThreadJob(self.ctx.lib_dir, lambda lib: _load_person(lib, pid), owner=self)
         job.signals.finished.connect(lambda data: self._arrived(gen, data))
         job.signals.failed.connect(lambda k, m, d: self._failed(gen, m, d))
         job.start()

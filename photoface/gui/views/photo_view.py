@@ -200,7 +200,7 @@ class PhotoDialog(QDialog):
         self._generation += 1
         gen, pid = self._generation, self.photo_id
         self.loading = True
-        job = ThreadJob(self.ctx.lib_dir, lambda lib: _load_photo(lib, pid))
+        job = ThreadJob(self.ctx.lib_dir, lambda lib: _load_photo(lib, pid), owner=self)
         job.signals.finished.connect(lambda data: self._arrived(gen, pid, data))
         job.signals.failed.connect(lambda k, m, d: self._arrived(gen, pid, {"error": m, "faces": [], "paths": [],
                                                                             "image": QImage(), "size": None}))

@@ -78,7 +78,7 @@ class ReviewDialog(QDialog):
         bar.addWidget(self.next_button)
         self.next_button.setFocusPolicy(Qt.NoFocus)
         layout.addLayout(bar)
-        job = ThreadJob(ctx.lib_dir, lambda lib: _load_suggestions(lib, person_id))
+        job = ThreadJob(ctx.lib_dir, lambda lib: _load_suggestions(lib, person_id), owner=self)
         job.signals.finished.connect(self._arrived)
         job.signals.failed.connect(self._failed)
         job.start()

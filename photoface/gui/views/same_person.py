@@ -64,7 +64,7 @@ class SamePersonDialog(QDialog):
         layout.addLayout(bar)
         ctx.thumbs.loaded.connect(self._show)
         self._show()
-        job = ThreadJob(ctx.lib_dir, _load_pairs)
+        job = ThreadJob(ctx.lib_dir, _load_pairs, owner=self)
         job.signals.finished.connect(self._arrived)
         job.signals.failed.connect(self._failed)
         job.start()
