@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Starts the app. Until the window lands this shows the CLI; `make run ARGS="scan ~/Pictures"` scans.
+# Starts the app (the window); `make run ARGS="~/Pictures"` also scans that folder.
 run: $(STAMP)
 	$(BIN)/photoface $(ARGS)
 
