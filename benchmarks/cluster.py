@@ -52,11 +52,12 @@ def scanned_library(name: str, folder: Path) -> Path:
     return lib_dir
 
 
-def _reset(lib: Library) -> None:
+def reset_decisions(lib: Library) -> None:
     """Back to "just scanned": no persons, no decisions, nothing clustered."""
     with lib.transaction() as con:
         con.execute("UPDATE faces SET person_id = NULL, state = 'undecided', clustered = 0 "
                     "WHERE state != 'not_face'")
+        con.execute("DELETE FROM rejections")
         con.execute("DELETE FROM persons")
         con.execute("DELETE FROM decisions")
 
@@ -73,7 +74,7 @@ def _score(name: str, method: str, truth: np.ndarray, pred: np.ndarray, **extra)
 
 
 def run_photoface(lib: Library, name: str, folder: Path, overrides: dict | None = None) -> dict:
-    _reset(lib)
+    reset_decisions(lib)
     for key, value in (overrides or {}).items():
         lib.set_setting(key, value)
     t0 = time.perf_counter()

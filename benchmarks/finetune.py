@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import add_set_argument, chosen_sets, emit, peak_rss_mb
-from benchmarks.cluster import scanned_library
+from benchmarks.cluster import reset_decisions, scanned_library
 from photoface.core import cluster, metrics
 from photoface.core.evaluation import labelled_faces
 from photoface.core.finetune import finetune
@@ -40,16 +40,6 @@ from photoface.core.review import Review
 from photoface.core.store import Library, decode_path
 
 ALL_SETS = ("five_celebrity_faces", "lfw_subset", "sports_celebrities", "lfw")
-
-
-def _reset(lib: Library) -> None:
-    """Back to "just scanned": no persons, no decisions, nothing clustered."""
-    with lib.transaction() as con:
-        con.execute("UPDATE faces SET person_id = NULL, state = 'undecided', clustered = 0 "
-                    "WHERE state != 'not_face'")
-        con.execute("DELETE FROM rejections")
-        con.execute("DELETE FROM persons")
-        con.execute("DELETE FROM decisions")
 
 
 def _keep_only(lib: Library, folder: Path, identities: set[str]) -> None:
@@ -117,7 +107,7 @@ def run_set(name: str, folder: Path, args) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copytree(src, Path(tmp) / "lib")
         with Library(Path(tmp) / "lib") as lib:
-            _reset(lib)
+            reset_decisions(lib)
             known, unseen, confirmed = _simulate_user(lib, folder, min_photos, args.seed)
             if name == "lfw":
                 _keep_only(lib, folder, known | unseen)
