@@ -166,7 +166,7 @@ def rescan_lfw(models_settings: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_set_argument(parser)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--compare-preprocessing", action="store_true",
                         help="only print AUC for each alignment mode x input scaling")

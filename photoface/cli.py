@@ -483,7 +483,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("scan", help="scan folders (or every known folder) for photos and faces")
     p.add_argument("folders", nargs="*", help="folders to add and scan; none: re-scan all")
-    p.add_argument("--workers", type=int, default=1, help="decode/detect threads (default 1)")
+    p.add_argument("--workers", type=int, default=2, help="decode/detect threads (default 2: measured faster on 2 cores)")
     p.add_argument("--no-cluster", action="store_true", help="do not group the new faces into albums")
     p.set_defaults(func=cmd_scan)
 

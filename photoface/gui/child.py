@@ -90,7 +90,7 @@ def _job_scan(lib_dir: str, args: dict, queue, cancel) -> dict:
             queue.put(("progress", dataclasses.asdict(p)))
 
         report = scan(lib, args.get("folders"), models=models, progress=progress, cancel=cancel,
-                      workers=int(args.get("workers", 1)))
+                      workers=int(args.get("workers", 2)))
         result = {"scan": dataclasses.asdict(report)}
         result["cluster"] = _cluster(lib, queue, cancel)
         return result
