@@ -212,20 +212,22 @@ def cmd_people(args) -> int:
     return 0
 
 
-def _review_action(args, action) -> int:
+def _review_action(args, action, done: str | None = None) -> int:
+    """Runs `action(library, review)` as one decision; prints `done`, or what the action returned."""
     from photoface.core.review import Review
 
     with _library(args) as lib:
         result = action(lib, Review(lib))
-        if result:
-            print(result)
+    message = done if done is not None else result
+    if message:
+        print(message)
     return 0
 
 
 def cmd_merge(args) -> int:
     return _review_action(args, lambda lib, r: r.merge([_person_id(lib, s) for s in args.persons],
-                                                       _person_id(lib, args.into)) and
-                          f"merged into person {_person_id(lib, args.into)}")
+                                                       _person_id(lib, args.into)),
+                          f"merged into {args.into}")
 
 
 def cmd_split(args) -> int:
@@ -233,7 +235,7 @@ def cmd_split(args) -> int:
 
 
 def cmd_move(args) -> int:
-    return _review_action(args, lambda lib, r: r.move(args.faces, _person_id(lib, args.to)) and "moved")
+    return _review_action(args, lambda lib, r: r.move(args.faces, _person_id(lib, args.to)), "moved")
 
 
 def cmd_rename(args) -> int:
@@ -254,25 +256,25 @@ def cmd_rename(args) -> int:
 
 
 def cmd_confirm(args) -> int:
-    return _review_action(args, lambda lib, r: r.confirm(args.faces, _person_id(lib, args.person)) and "confirmed")
+    return _review_action(args, lambda lib, r: r.confirm(args.faces, _person_id(lib, args.person)), "confirmed")
 
 
 def cmd_reject(args) -> int:
-    return _review_action(args, lambda lib, r: r.reject(args.faces, _person_id(lib, args.person)) and "rejected")
+    return _review_action(args, lambda lib, r: r.reject(args.faces, _person_id(lib, args.person)), "rejected")
 
 
 def cmd_hide(args) -> int:
-    return _review_action(args, lambda lib, r: r.set_hidden(_person_id(lib, args.person), not args.unhide) and
-                          ("shown" if args.unhide else "hidden"))
+    return _review_action(args, lambda lib, r: r.set_hidden(_person_id(lib, args.person), not args.unhide),
+                          "shown" if args.unhide else "hidden")
 
 
 def cmd_not_face(args) -> int:
-    return _review_action(args, lambda lib, r: r.not_a_face(args.faces) and "marked as not a face")
+    return _review_action(args, lambda lib, r: r.not_a_face(args.faces), "marked as not a face")
 
 
 def cmd_not_same(args) -> int:
-    return _review_action(args, lambda lib, r: r.not_same_person(_person_id(lib, args.a), _person_id(lib, args.b))
-                          and "remembered: not the same person")
+    return _review_action(args, lambda lib, r: r.not_same_person(_person_id(lib, args.a), _person_id(lib, args.b)),
+                          "remembered: not the same person")
 
 
 def cmd_undo(args) -> int:
