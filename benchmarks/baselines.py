@@ -66,12 +66,15 @@ def dbscan(idx: np.ndarray, dist: np.ndarray, eps: float, min_samples: int = 2) 
     return out
 
 
-def average_linkage(x: np.ndarray, threshold: float) -> np.ndarray:
-    """Agglomerative clustering, average linkage, cut at a squared-L2 distance."""
+def average_linkage(x: np.ndarray):
+    """Agglomerative clustering, average linkage over squared-L2 distances.
+
+    Returns a function threshold -> labels: the tree is built once and cut at each threshold.
+    """
     if len(x) < 2:
-        return np.zeros(len(x), np.int64)
+        return lambda threshold: np.zeros(len(x), np.int64)
     z = linkage(pdist(x.astype(np.float64), "sqeuclidean"), method="average")
-    return fcluster(z, t=threshold, criterion="distance").astype(np.int64)
+    return lambda threshold: fcluster(z, t=threshold, criterion="distance").astype(np.int64)
 
 
 def plain_rank_order(x: np.ndarray, idx: np.ndarray, dist: np.ndarray, threshold: float) -> np.ndarray:

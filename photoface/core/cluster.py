@@ -8,9 +8,14 @@ rejected from a person never returns to it, "not a face" takes no part. Each run
    folder and updated incrementally when faces are added;
 2. a vote: an undecided face whose nearest confirmed faces clearly name one person (count and
    margin) is suggested for that person;
-3. rank-order edges (Otto et al. 2018) joined in increasing distance under the cannot-link rule:
+3. rank-order edges (Otto et al. 2018) joined in increasing distance under the cannot-link rule
+   and an average-linkage rule (two groups join only when their mean pair distance is small):
    components that reach a person's faces are suggested for that person, other components of
    at least `min_album_size` faces become (or keep) unnamed albums, the rest stay Unsorted.
+
+Distance thresholds scale with how crowded the library is (`knn.crowding_scale`, the median
+distance to the 50th neighbour): among thousands of people a close pair is often two strangers,
+among a family's few it rarely is. `benchmarks/cluster.py --sweep` chose the ratios.
 
 Results are suggestions (state 'suggested'), never confirmations. Album ids stay stable: a new
 component takes the id of the unnamed album most of its faces came from.
@@ -41,8 +46,6 @@ log = logging.getLogger(__name__)
 # VOTE_MAX_DIST (squared L2) are P's confirmed faces and P has VOTE_MARGIN more than the runner-up.
 VOTE_MIN = 1
 VOTE_MARGIN = 1
-# Squared-L2 guard on rank-order edges: two faces this far apart are never linked directly.
-EDGE_MAX_DIST = 1.0  # default of the "cluster_max_dist" setting
 
 
 @dataclass
@@ -53,6 +56,24 @@ class ClusterReport:
     albums: int = 0
     unsorted: int = 0
     seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Squared-L2 thresholds of one run, from the settings and the library's crowding scale."""
+
+    scale: float       # median distance to the 50th neighbour (knn.crowding_scale)
+    link: float        # a rank-order edge (and a vote) needs a pair closer than this
+    album: float       # two groups join only if their mean pair distance is below this
+    centre: float      # and, both of 5 faces or more, only if their mean vectors are this close
+
+
+def thresholds(settings: dict, x: np.ndarray) -> Thresholds:
+    """The run's thresholds for faces `x` ((N, 512) float32 unit rows) under `settings`."""
+    scale = knn_mod.crowding_scale(x)
+    link = min(float(settings["cluster_max_dist"]), float(settings["cluster_link_ratio"]) * scale)
+    return Thresholds(scale, link, float(settings["cluster_album_ratio"]) * scale,
+                      float(settings["cluster_centre_ratio"]) * scale)
 
 
 def active_model(library: Library) -> str:
@@ -177,7 +198,6 @@ def update_albums(library: Library, full: bool = False,
     k = int(settings["cluster_k"])
     threshold = float(settings["cluster_strictness"])
     min_album = int(settings["min_album_size"])
-    max_dist = float(settings["cluster_max_dist"])
 
     def step(i: int) -> None:
         if cancel is not None and cancel.is_set():
@@ -196,6 +216,9 @@ def update_albums(library: Library, full: bool = False,
     # Neighbour lists do not depend on decisions: even a full run reuses them (rebuilt only when
     # the cache is missing, or too much of the library changed since).
     idx_g, dist_g, changed_g = _neighbours(library, model, faces.ids[good_rows], faces.x[good_rows], k, False)
+    limits = thresholds(settings, faces.x[good_rows])
+    log.info("clustering %d faces: crowding scale %.3f, link < %.3f, album mean < %.3f",
+             n, limits.scale, limits.link, limits.album)
     step(1)
 
     free = faces.state != "confirmed"
@@ -210,12 +233,12 @@ def update_albums(library: Library, full: bool = False,
         anchor = np.where((faces.state == "suggested") & ~movable, faces.person, anchor)
 
     # 1) Vote of the nearest confirmed faces, for every movable face (low-quality ones too).
-    vote = _vote(faces, good_rows, rest_rows, idx_g, dist_g, movable, rejected, max_dist)
+    vote = _vote(faces, good_rows, rest_rows, idx_g, dist_g, movable, rejected, limits.link)
     step(2)
 
     # 2) Rank-order edges among good faces, joined under cannot-link.
     rows = None if full else changed_g
-    edges_g, _, pair_d = rank_order_edges(idx_g, dist_g, threshold, "approx", max_dist=max_dist, rows=rows)
+    edges_g, _, pair_d = rank_order_edges(idx_g, dist_g, threshold, "approx", max_dist=limits.link, rows=rows)
     edges = good_rows[edges_g] if len(edges_g) else np.zeros((0, 2), np.int64)
     weights = pair_d.astype(np.float64)
     must = _must_link_edges(faces, anchor, vote)
@@ -228,7 +251,8 @@ def update_albums(library: Library, full: bool = False,
     all_edges = np.concatenate([must, edges[ok]]) if len(must) else edges[ok]
     all_w = np.concatenate([np.zeros(len(must)), weights[ok]]) if len(must) else weights[ok]
     # Persons the user said are different are different anchors already; persons never share one.
-    labels = components_with_cannot_link(n, all_edges, all_w, node_anchor)
+    labels = components_with_cannot_link(n, all_edges, all_w, node_anchor, x=faces.x, max_mean_dist=limits.album,
+                                         max_centre_dist=limits.centre)
     step(3)
 
     assignment = _assign(faces, labels, node_anchor, movable, rejected, not_same, min_album, library)

@@ -5,6 +5,13 @@ added in increasing distance order (Kruskal-style union-find) and an edge is ref
 would put two different anchors in one component. This is how "no clustering run may put two
 confirmed persons together" is enforced; must-links are the caller's business (e.g. by adding
 zero-distance edges between faces of the same person).
+
+Optionally a join is also refused when the two groups are, on average, too far apart: the mean
+squared L2 distance over every pair across them (average linkage, exact from the groups' sums of
+unit vectors: ``2 - 2 * S_a . S_b / (n_a n_b)``). Single edges chain strangers into one album on
+large libraries; the average over all pairs does not let one close pair speak for two groups.
+And two groups of at least `CENTRE_MIN_SIZE` faces join only when their mean vectors are close:
+two look-alikes' albums can be near on average, yet each is tighter around its own centre.
 """
 
 from __future__ import annotations
@@ -14,6 +21,9 @@ from collections.abc import Iterable
 import numpy as np
 
 from photoface.core.rank_order import canonical_labels, connected_labels
+
+#: Groups smaller than this are not compared by their centres: a mean of a few faces is noise.
+CENTRE_MIN_SIZE = 5
 
 
 def anchors_from_groups(n: int, groups: Iterable[Iterable[int]]) -> np.ndarray:
@@ -39,37 +49,51 @@ def anchors_from_groups(n: int, groups: Iterable[Iterable[int]]) -> np.ndarray:
 
 
 def components_with_cannot_link(n: int, edges: np.ndarray, weights: np.ndarray,
-                                anchors: np.ndarray | None = None) -> np.ndarray:
+                                anchors: np.ndarray | None = None, *, x: np.ndarray | None = None,
+                                max_mean_dist: float | None = None,
+                                max_centre_dist: float | None = None) -> np.ndarray:
     """Connected components that never join two different anchors.
 
     Args:
         n: number of nodes.
         edges: (E, 2) int node pairs (direction irrelevant).
         weights: (E,) distances; smaller edges are added first, ties by (min, max) node id,
-            so the result does not depend on the edge order given.
+            so the result does not depend on the edge order given. Edges of weight <= 0 are
+            must-links: the mean-distance rule never refuses them.
         anchors: (n,) int, a person id per node or -1 (default: none, plain components).
+        x: (n, D) float32 unit embeddings, needed with `max_mean_dist`.
+        max_mean_dist: if given, an edge is also refused when the mean squared L2 distance
+            over all pairs across the two groups it would join is this or more.
+        max_centre_dist: with `max_mean_dist`: an edge joining two groups of at least
+            `CENTRE_MIN_SIZE` nodes is also refused when the squared L2 distance between their
+            mean vectors is this or more.
 
     Returns:
         (n,) int64 canonical labels (0 = largest). Two nodes with different anchors >= 0
         always get different labels.
     """
     edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
-    if anchors is None:
+    if anchors is None and max_mean_dist is None:
         return connected_labels(n, edges)
-    anchors = np.asarray(anchors, dtype=np.int64)
+    anchors = np.full(n, -1, np.int64) if anchors is None else np.asarray(anchors, dtype=np.int64)
     if anchors.shape != (n,):
         raise ValueError(f"anchors must have shape ({n},), got {anchors.shape}")
     weights = np.asarray(weights, dtype=np.float64).reshape(-1)
     free = connected_labels(n, edges)
-    # Only components that would hold two different anchors need the slow exact pass;
-    # elsewhere no edge can be refused, so the plain components stand.
-    a_nodes = np.flatnonzero(anchors >= 0)
-    pairs = np.unique(np.stack([free[a_nodes], anchors[a_nodes]], axis=1), axis=0)
-    comp_ids, n_anchor = np.unique(pairs[:, 0], return_counts=True)
-    bad = np.zeros(free.max() + 1 if n else 0, bool)
-    bad[comp_ids[n_anchor > 1]] = True
-    if not bad.any():
-        return free
+    if max_mean_dist is not None:
+        if x is None or len(x) != n:
+            raise ValueError("max_mean_dist needs x with one row per node")
+        bad = np.ones(free.max() + 1 if n else 0, bool)  # any join may be refused
+    else:
+        # Only components that would hold two different anchors need the slow exact pass;
+        # elsewhere no edge can be refused, so the plain components stand.
+        a_nodes = np.flatnonzero(anchors >= 0)
+        pairs = np.unique(np.stack([free[a_nodes], anchors[a_nodes]], axis=1), axis=0)
+        comp_ids, n_anchor = np.unique(pairs[:, 0], return_counts=True)
+        bad = np.zeros(free.max() + 1 if n else 0, bool)
+        bad[comp_ids[n_anchor > 1]] = True
+        if not bad.any():
+            return free
     lo, hi = edges.min(axis=1), edges.max(axis=1)
     in_bad = bad[free[lo]]
     lo, hi, w = lo[in_bad], hi[in_bad], weights[in_bad]
@@ -87,7 +111,12 @@ def components_with_cannot_link(n: int, edges: np.ndarray, weights: np.ndarray,
             parent[v], v = root, parent[v]
         return root
 
-    lo_l, hi_l = lo.tolist(), hi.tolist()
+    lo_l, hi_l, w_l = lo.tolist(), hi.tolist(), w.tolist()
+    veto = max_mean_dist is not None
+    if veto:
+        size = [1] * n
+        sums: dict[int, np.ndarray] = {}  # root -> sum of its members' vectors (singletons: x row)
+        xs = np.asarray(x, dtype=np.float32)
     for e in order.tolist():
         ra, rb = find(lo_l[e]), find(hi_l[e])
         if ra == rb:
@@ -95,16 +124,36 @@ def components_with_cannot_link(n: int, edges: np.ndarray, weights: np.ndarray,
         xa, xb = anchor_of[ra], anchor_of[rb]
         if xa >= 0 and xb >= 0 and xa != xb:
             continue  # would put two confirmed persons together
+        if veto:
+            sa, sb = sums.get(ra, xs[ra]), sums.get(rb, xs[rb])
+            if w_l[e] > 0 and _too_far(sa, sb, size[ra], size[rb], max_mean_dist, max_centre_dist):
+                continue
         if ra > rb:
             ra, rb = rb, ra
         parent[rb] = ra
         anchor_of[ra] = xa if xa >= 0 else xb
+        if veto:
+            sums[ra] = sa + sb
+            sums.pop(rb, None)
+            size[ra] += size[rb]
 
     roots = _all_roots(np.asarray(parent, dtype=np.int64))
     # Nodes of good components keep their free label; bad components take their roots,
     # offset so the two label spaces cannot collide before canonicalisation.
     out = np.where(bad[free], n + roots, free)
     return canonical_labels(out)
+
+
+def _too_far(sa: np.ndarray, sb: np.ndarray, na: int, nb: int, max_mean: float,
+             max_centre: float | None) -> bool:
+    """Whether groups with vector sums sa, sb and sizes na, nb are too far apart to join."""
+    cross = float(sa @ sb) / (na * nb)
+    if 2.0 - 2.0 * cross >= max_mean:
+        return True  # on average, too far apart
+    if max_centre is None or min(na, nb) < CENTRE_MIN_SIZE:
+        return False
+    centre = float(sa @ sa) / (na * na) + float(sb @ sb) / (nb * nb) - 2.0 * cross
+    return centre >= max_centre
 
 
 def _all_roots(parent: np.ndarray) -> np.ndarray:

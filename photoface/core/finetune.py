@@ -41,7 +41,7 @@ from typing import Any, Callable
 import numpy as np
 
 from photoface.core import metrics
-from photoface.core.cluster import active_model
+from photoface.core.cluster import active_model, thresholds
 from photoface.core.constraints import components_with_cannot_link
 from photoface.core.errors import Cancelled, PhotofaceError
 from photoface.core.knn import knn
@@ -225,15 +225,15 @@ def _albums(x: np.ndarray, anchor: np.ndarray, settings: dict) -> np.ndarray:
     """Albums as `cluster.update_albums(full=True)` makes them, in memory.
 
     The same steps on the same settings: a vote of the nearest confirmed faces, rank-order edges
-    under the squared-L2 guard, must-links holding each person's faces together and cannot-links
-    between persons; components without a person become albums when they reach `min_album_size`.
+    under the squared-L2 guard, must-links holding each person's faces together, cannot-links
+    between persons and the mean-distance rule, thresholds scaled by the faces' crowding; components without a person become albums when they reach `min_album_size`.
     Unlike the app, every face counts as good quality (the crops' quality is not looked at).
 
     Args:
         x: (N, 512) float32 unit embeddings.
         anchor: (N,) int64 person index >= 0 for confirmed faces, -1 for free ones.
         settings: the library's settings (cluster_k, cluster_strictness, cluster_max_dist,
-            min_album_size).
+            cluster_link_ratio, cluster_album_ratio, min_album_size).
 
     Returns:
         (N,) int64 labels: the person index for faces joined to a person, larger numbers for new
@@ -241,7 +241,8 @@ def _albums(x: np.ndarray, anchor: np.ndarray, settings: dict) -> np.ndarray:
     """
     n = len(x)
     k = int(settings["cluster_k"])
-    max_dist = float(settings["cluster_max_dist"])
+    limits = thresholds(settings, x)
+    max_dist = limits.link
     idx, dist = knn(x, k)
     free = anchor < 0
     node = anchor.copy()
@@ -264,7 +265,8 @@ def _albums(x: np.ndarray, anchor: np.ndarray, settings: dict) -> np.ndarray:
     must_e = np.concatenate(must) if must else np.zeros((0, 2), np.int64)
     all_e = np.concatenate([must_e, edges]) if len(edges) else must_e
     all_w = np.concatenate([np.zeros(len(must_e)), pair_d.astype(np.float64)])
-    labels = components_with_cannot_link(n, all_e, all_w, node)
+    labels = components_with_cannot_link(n, all_e, all_w, node, x=x, max_mean_dist=limits.album,
+                                         max_centre_dist=limits.centre)
     out = np.full(n, -1, np.int64)
     comp_person = {int(labels[r]): int(node[r]) for r in np.flatnonzero(node >= 0)}
     top = int(anchor.max()) + 1 if (anchor >= 0).any() else 0

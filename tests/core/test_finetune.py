@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from photoface.core import cluster, models
+from photoface.core.config import DEFAULTS
 from photoface.core.errors import Cancelled
 from photoface.core.finetune import (Figures, NotEnoughToLearn, _albums, _masks, accept, finetune,
                                      plan_training)
@@ -121,7 +122,7 @@ def test_triplet_loss_semi_hard_and_hardest():
 def test_in_memory_albums_follow_anchors():
     x, labels = identity_vectors(4, 12, noise=0.3, seed=1)
     anchor = np.where(np.arange(len(x)) % 12 < 6, labels, -1)  # half of each identity confirmed
-    settings = {"cluster_k": 10, "cluster_strictness": 1.0, "cluster_max_dist": 1.0, "min_album_size": 3}
+    settings = {**DEFAULTS, "cluster_k": 10, "cluster_strictness": 1.0, "cluster_max_dist": 1.0, "min_album_size": 3}
     pred = _albums(x, anchor, settings)
     assert np.array_equal(pred, labels)
 
