@@ -25,7 +25,7 @@ import json
 import sqlite3
 import time
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
 from photoface.core.errors import PhotofaceError
 from photoface.core.store import Library
@@ -44,7 +44,7 @@ class NameTaken(ReviewError):
 
 
 @dataclass
-class _Touched:
+class Touched:
     """The rows an action changes; snapshots of exactly these make undo exact."""
 
     faces: set[int] = field(default_factory=set)
@@ -54,7 +54,7 @@ class _Touched:
     created_persons: set[int] = field(default_factory=set)  # did not exist before the action
 
 
-def _snapshot(con: sqlite3.Connection, t: _Touched) -> dict:
+def _snapshot(con: sqlite3.Connection, t: Touched) -> dict:
     faces = {}
     for fid in sorted(t.faces):
         row = con.execute("SELECT person_id, state FROM faces WHERE id = ?", (fid,)).fetchone()
@@ -104,6 +104,29 @@ def _restore(con: sqlite3.Connection, snap: dict) -> None:
             con.execute("DELETE FROM persons WHERE id = ?", (int(pid),))
 
 
+def record_decision(con: sqlite3.Connection, action: str, params: dict, touched: Touched,
+                    apply: Callable[[sqlite3.Connection], Any]) -> tuple[Any, int]:
+    """Applies a change inside the caller's transaction and logs it as one undoable decision.
+
+    The rows in `touched` are snapshotted before and after `apply(con)`; undo and redo restore
+    exactly those snapshots. `apply` may add to `touched.created_persons` and to `params`
+    (both are read after it runs).
+
+    Returns:
+        (what `apply` returned, the decision id).
+    """
+    before = _snapshot(con, touched)
+    result = apply(con)
+    touched.persons |= touched.created_persons
+    after = _snapshot(con, touched)
+    before["persons"].update({str(p): None for p in touched.created_persons})
+    # A new decision ends the redo history, as in every editor.
+    con.execute("DELETE FROM decisions WHERE undone = 1")
+    cur = con.execute("INSERT INTO decisions(at, action, params, before, after) VALUES (?, ?, ?, ?, ?)",
+                      (time.time(), action, json.dumps(params), json.dumps(before), json.dumps(after)))
+    return result, cur.lastrowid
+
+
 class Review:
     """The review actions over one library. Each public method is one transaction and one
     decision, and returns the decision id (or a new person id where it says so)."""
@@ -114,19 +137,11 @@ class Review:
 
     # --- recording ------------------------------------------------------------------------
 
-    def _do(self, action: str, params: dict, touched: _Touched, apply) -> int:
-        """Snapshots the touched rows, applies the change, snapshots again, logs both."""
+    def _do(self, action: str, params: dict, touched: Touched, apply) -> int:
+        """Applies the change as one transaction and one decision (see `record_decision`)."""
         with self.library.transaction() as con:
-            before = _snapshot(con, touched)
-            result = apply(con)
-            touched.persons |= touched.created_persons
-            after = _snapshot(con, touched)
-            before["persons"].update({str(p): None for p in touched.created_persons})
-            # A new decision ends the redo history, as in every editor.
-            con.execute("DELETE FROM decisions WHERE undone = 1")
-            cur = con.execute("INSERT INTO decisions(at, action, params, before, after) VALUES (?, ?, ?, ?, ?)",
-                              (time.time(), action, json.dumps(params), json.dumps(before), json.dumps(after)))
-            return result if result is not None else cur.lastrowid
+            result, decision_id = record_decision(con, action, params, touched, apply)
+            return result if result is not None else decision_id
 
     def _faces(self, face_ids: Iterable[int]) -> list[tuple[int, int | None, str]]:
         ids = sorted({int(f) for f in face_ids})
@@ -153,7 +168,7 @@ class Review:
         """These faces are person_id (must-link); a rejection of them from that person is lifted."""
         self._require_person(person_id)
         faces = self._faces(face_ids)
-        t = _Touched(faces={f for f, _, _ in faces}, rejections={(f, person_id) for f, _, _ in faces})
+        t = Touched(faces={f for f, _, _ in faces}, rejections={(f, person_id) for f, _, _ in faces})
 
         def apply(con):
             for fid, _, _ in faces:
@@ -166,7 +181,7 @@ class Review:
         """These faces are not person_id (cannot-link); they become undecided."""
         self._require_person(person_id)
         faces = self._faces(face_ids)
-        t = _Touched(faces={f for f, _, _ in faces}, rejections={(f, person_id) for f, _, _ in faces})
+        t = Touched(faces={f for f, _, _ in faces}, rejections={(f, person_id) for f, _, _ in faces})
 
         def apply(con):
             for fid, current, _ in faces:
@@ -180,7 +195,7 @@ class Review:
         """Confirmed for person_id, rejected from the person each face left."""
         self._require_person(person_id)
         faces = self._faces(face_ids)
-        t = _Touched(faces={f for f, _, _ in faces},
+        t = Touched(faces={f for f, _, _ in faces},
                      rejections={(f, p) for f, p, _ in faces if p is not None} | {(f, person_id) for f, _, _ in faces})
 
         def apply(con):
@@ -203,10 +218,10 @@ class Review:
             The new person's id.
         """
         faces = self._faces(face_ids)
-        name = _clean_name(name)
+        name = clean_name(name)
         if name is not None:
             self._check_name_free(name, None)
-        t = _Touched(faces={f for f, _, _ in faces},
+        t = Touched(faces={f for f, _, _ in faces},
                      rejections={(f, p) for f, p, _ in faces if p is not None})
 
         def apply(con):
@@ -238,7 +253,7 @@ class Review:
         new_pairs = {tuple(sorted((target, b if a == s else a))) for s in sources for a, b in pairs
                      if s in (a, b)} - {(target, target)}
         new_pairs = {p for p in new_pairs if p[0] != p[1] and p[0] not in sources and p[1] not in sources}
-        t = _Touched(faces=set(faces), persons={target, *sources},
+        t = Touched(faces=set(faces), persons={target, *sources},
                      rejections=rejected | {(f, target) for f, _ in rejected}, not_same=pairs | new_pairs)
 
         def apply(con):
@@ -267,10 +282,10 @@ class Review:
     def rename(self, person_id: int, name: str | None) -> int:
         """Names (or, with None/"", unnames) a person. Raises NameTaken if another has the name."""
         self._require_person(person_id)
-        name = _clean_name(name)
+        name = clean_name(name)
         if name is not None:
             self._check_name_free(name, person_id)
-        t = _Touched(persons={person_id})
+        t = Touched(persons={person_id})
 
         def apply(con):
             con.execute("UPDATE persons SET name = ? WHERE id = ?", (name, person_id))
@@ -279,11 +294,11 @@ class Review:
 
     def create_person(self, name: str) -> int:
         """A new, empty, named person (for moving faces to someone not yet in the library)."""
-        name = _clean_name(name)
+        name = clean_name(name)
         if name is None:
             raise ReviewError("a new person needs a name")
         self._check_name_free(name, None)
-        t = _Touched()
+        t = Touched()
 
         def apply(con):
             new_id = con.execute("INSERT INTO persons(name, created_at) VALUES (?, ?)", (name, time.time())).lastrowid
@@ -294,7 +309,7 @@ class Review:
 
     def set_hidden(self, person_id: int, hidden: bool = True) -> int:
         self._require_person(person_id)
-        t = _Touched(persons={person_id})
+        t = Touched(persons={person_id})
 
         def apply(con):
             con.execute("UPDATE persons SET hidden = ? WHERE id = ?", (int(hidden), person_id))
@@ -303,7 +318,7 @@ class Review:
 
     def set_cover(self, person_id: int, face_id: int) -> int:
         self._require_person(person_id)
-        t = _Touched(persons={person_id})
+        t = Touched(persons={person_id})
 
         def apply(con):
             con.execute("UPDATE persons SET cover_face_id = ? WHERE id = ?", (face_id, person_id))
@@ -313,7 +328,7 @@ class Review:
     def not_a_face(self, face_ids: Iterable[int]) -> int:
         """These detections are not faces: they leave every album and all clustering."""
         faces = self._faces(face_ids)
-        t = _Touched(faces={f for f, _, _ in faces})
+        t = Touched(faces={f for f, _, _ in faces})
 
         def apply(con):
             for fid, _, _ in faces:
@@ -328,7 +343,7 @@ class Review:
         pair = (min(a, b), max(a, b))
         if pair[0] == pair[1]:
             raise ReviewError("a person is always the same as itself")
-        t = _Touched(not_same={pair})
+        t = Touched(not_same={pair})
 
         def apply(con):
             con.execute("INSERT OR IGNORE INTO not_same_person(a, b) VALUES (?, ?)", pair)
@@ -342,7 +357,7 @@ class Review:
         rejected = {(f, person_id) for f in self._rejections_of(person_id)}
         pairs = {tuple(r) for r in self.con.execute(
             "SELECT a, b FROM not_same_person WHERE a = ? OR b = ?", (person_id, person_id))}
-        t = _Touched(faces=set(faces), persons={person_id}, rejections=rejected, not_same=pairs)
+        t = Touched(faces=set(faces), persons={person_id}, rejections=rejected, not_same=pairs)
 
         def apply(con):
             con.execute("UPDATE faces SET person_id = NULL, state = 'undecided' WHERE person_id = ?", (person_id,))
@@ -385,7 +400,8 @@ class Review:
             raise NameTaken(name, row[0])
 
 
-def _clean_name(name: str | None) -> str | None:
+def clean_name(name: str | None) -> str | None:
+    """A person's name with runs of white space folded to one space; None for a blank one."""
     if name is None:
         return None
     name = " ".join(name.split())

@@ -13,7 +13,6 @@ normalised to the image as stored (unrotated), with AppliedToDimensions of the s
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -26,7 +25,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from photoface import __version__
 from photoface.core.errors import Cancelled, PhotofaceError
-from photoface.core.review import _clean_name, _snapshot, _Touched
+from photoface.core.review import Touched, clean_name, record_decision
 from photoface.core.store import Library, decode_path, display_path, encode_path
 from photoface.core.types import Box
 
@@ -471,7 +470,7 @@ def import_names(library: Library, assignments: Iterable[tuple[int, str, str | N
     with library.transaction() as con:
         plan: dict[int, str] = {}
         for face_id, raw_name, origin in assignments:
-            name = _clean_name(_xml_text(raw_name or ""))
+            name = clean_name(_xml_text(raw_name or ""))
             if name is None:
                 continue
             row = con.execute("SELECT f.person_id, f.state, p.name FROM faces f LEFT JOIN persons p "
@@ -504,31 +503,27 @@ def import_names(library: Library, assignments: Iterable[tuple[int, str, str | N
             plan[face_id] = name
         if not plan:
             return result
-        touched = _Touched(faces=set(plan))
-        before = _snapshot(con, touched)
-        person_of: dict[str, int] = {}
-        now = time.time()
-        for face_id in sorted(plan):
-            name = plan[face_id]
-            key = name.casefold()
-            if key not in person_of:
-                row = con.execute("SELECT id FROM persons WHERE name = ? COLLATE NOCASE", (name,)).fetchone()
-                if row is None:
-                    row = (con.execute("INSERT INTO persons(name, created_at) VALUES (?, ?)",
-                                       (name, now)).lastrowid,)
-                    touched.created_persons.add(row[0])
-                    result.persons_created.append(row[0])
-                person_of[key] = row[0]
-            con.execute("UPDATE faces SET person_id = ?, state = 'confirmed' WHERE id = ?",
-                        (person_of[key], face_id))
-        touched.persons |= touched.created_persons
-        after = _snapshot(con, touched)
-        before["persons"].update({str(p): None for p in touched.created_persons})
-        con.execute("DELETE FROM decisions WHERE undone = 1")  # a new decision ends the redo history
+        touched = Touched(faces=set(plan))
         record = {**(params or {}), "faces": sorted(plan), "persons_created": result.persons_created}
-        result.decision_id = con.execute(
-            "INSERT INTO decisions(at, action, params, before, after) VALUES (?, ?, ?, ?, ?)",
-            (now, "import_xmp", json.dumps(record), json.dumps(before), json.dumps(after))).lastrowid
+
+        def apply(con) -> None:
+            person_of: dict[str, int] = {}
+            now = time.time()
+            for face_id in sorted(plan):
+                name = plan[face_id]
+                key = name.casefold()
+                if key not in person_of:
+                    row = con.execute("SELECT id FROM persons WHERE name = ? COLLATE NOCASE", (name,)).fetchone()
+                    if row is None:
+                        row = (con.execute("INSERT INTO persons(name, created_at) VALUES (?, ?)",
+                                           (name, now)).lastrowid,)
+                        touched.created_persons.add(row[0])
+                        result.persons_created.append(row[0])  # also in `record`: the same list
+                    person_of[key] = row[0]
+                con.execute("UPDATE faces SET person_id = ?, state = 'confirmed' WHERE id = ?",
+                            (person_of[key], face_id))
+
+        _, result.decision_id = record_decision(con, "import_xmp", record, touched, apply)
         result.named = len(plan)
     return result
 
