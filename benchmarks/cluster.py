@@ -42,7 +42,7 @@ QUALITY_FLOORS = [  # (smallest face px, sharpness, detector score) below which 
 SWEEP_VALUES = {
     "cluster_k": [10, 30],
     "cluster_strictness": [1.0, 4.0],
-    "cluster_link_ratio": [0.6, 0.8],
+    "cluster_link_ratio": [0.6, 0.7, 0.8],
     "cluster_album_ratio": [0.75, 0.8, 0.9],
     "cluster_centre_ratio": [0.2, 0.25, 0.4, 10.0],  # 10: no centre rule
     "min_album_size": [3],

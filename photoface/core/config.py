@@ -32,7 +32,7 @@ DEFAULTS: dict[str, object] = {
     "cluster_k": 20,                   # neighbour-list length of rank-order clustering
     "cluster_strictness": 2.0,         # rank-order distance threshold: lower = stricter albums
     "cluster_max_dist": 1.5,           # squared L2 beyond which two faces are never linked
-    "cluster_link_ratio": 0.7,         # a link needs squared L2 < this x the crowding scale
+    "cluster_link_ratio": 0.65,        # a link needs squared L2 < this x the crowding scale
     "cluster_album_ratio": 0.85,       # groups join only if their mean distance < this x the scale
     "cluster_centre_ratio": 0.3,       # and big groups only if their centres are < this x the scale
     "min_album_size": 2,               # smaller unnamed albums go to Unsorted
