@@ -100,7 +100,11 @@ class TileDelegate(QStyledItemDelegate):
         face_id = item.cover_face_id if self.kind == "person" else item.id
         tile = self._tile(face_id)
         if tile is not None:
-            painter.drawPixmap(thumb.topLeft(), tile)
+            # Unscaled at a whole pixel: without the smooth hint the raster engine blits it (the
+            # filtered path costs ~0.1 ms a tile).
+            painter.setRenderHint(QPainter.SmoothPixmapTransform, False)
+            painter.drawPixmap(thumb.topLeft().toPoint(), tile)
+            painter.setRenderHint(QPainter.SmoothPixmapTransform)
         else:
             painter.setPen(Qt.NoPen)
             painter.setBrush(pal.color(QPalette.Mid))

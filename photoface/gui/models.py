@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QSortFilterProxyModel, Qt, Signal
 
 from photoface.core.people import FaceInfo, PersonSummary
@@ -85,6 +85,18 @@ class _DropModel(QAbstractListModel):
         return False
 
 
+_BLANK: list[QIcon] = []
+
+
+def _blank_icon() -> QIcon:
+    """A transparent 112 px icon (made on first use: a QPixmap needs the application)."""
+    if not _BLANK:
+        pm = QPixmap(112, 112)
+        pm.fill(Qt.transparent)
+        _BLANK.append(QIcon(pm))
+    return _BLANK[0]
+
+
 class PeopleModel(_DropModel):
     """Person albums (PersonSummary rows, in list_people's order)."""
 
@@ -96,8 +108,12 @@ class PeopleModel(_DropModel):
     _icons: dict = {}  # replaced per instance in set_items
     cache = None  # a ThumbnailCache: cover faces as DecorationRole, for list-mode views
 
+    _ROLES = frozenset(int(r) for r in (Qt.DisplayRole, Qt.DecorationRole, Qt.ToolTipRole,
+                                         Qt.AccessibleTextRole, IdRole, FaceIdRole, ItemRole))
+
     def data(self, index, role=Qt.DisplayRole):
-        if not index.isValid():
+        # The sidebar's delegate asks ~10 roles a row on every repaint; most are not served here.
+        if role not in self._ROLES or not index.isValid():
             return None
         p: PersonSummary = self.items[index.row()]
         if role == Qt.DisplayRole:
@@ -107,7 +123,9 @@ class PeopleModel(_DropModel):
             if icon is None:
                 pm = self.cache.pixmap(p.cover_face_id)
                 if pm is None:
-                    return None
+                    # A blank icon until the face loads: a list with uniform item sizes measures
+                    # its rows once, from the first row, and must measure them with an icon.
+                    return _blank_icon()
                 icon = self._icons[p.cover_face_id] = QIcon(pm)
             return icon
         if role == Qt.ToolTipRole:
