@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv bench clean
+.PHONY: run test venv bench clean screenshot
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,13 @@ run: $(STAMP)
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The README's image: the People view on lfw_subset with every face pixelated (docs/README.md).
+screenshot: $(STAMP)
+	rm -f test-artifacts/screens/readme-people-view.png
+	QT_QPA_PLATFORM=offscreen TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -q tests/gui/test_readme_screenshot.py
+	mkdir -p docs
+	cp test-artifacts/screens/readme-people-view.png docs/people-view.png
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
