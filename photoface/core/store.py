@@ -353,12 +353,14 @@ class Library:
             that no file on disk points to (deleted, or on an offline drive) are left out.
         """
         sql = "SELECT e.face_id, e.vec FROM embeddings e JOIN faces f ON f.id = e.face_id WHERE e.model = ?"
+        params: list = [model]
         if present_only:
             sql += " AND EXISTS (SELECT 1 FROM locations l WHERE l.photo_id = f.photo_id AND l.status = 'ok')"
-        rows = self.con.execute(sql + " ORDER BY e.face_id", (model,)).fetchall()
         if face_ids is not None:
-            wanted = set(face_ids)
-            rows = [r for r in rows if r[0] in wanted]
+            # One parameter however many ids: SQLite caps the number of "?" in a statement.
+            sql += " AND e.face_id IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps([int(f) for f in face_ids]))
+        rows = self.con.execute(sql + " ORDER BY e.face_id", params).fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), EMBED_DIM)
         return ids, vecs.copy()

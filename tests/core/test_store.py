@@ -95,6 +95,9 @@ def test_embeddings_are_per_model_version_and_only_for_present_photos(tmp_path):
         ids, vecs = lib.embeddings("v1")
         assert list(ids) == fids and vecs.shape == (2, 512) and vecs.dtype == np.float32
         assert len(lib.embeddings("v2")[0]) == 0
+        one_ids, one_vecs = lib.embeddings("v1", [fids[1], 10**9])  # only the asked-for faces
+        assert list(one_ids) == [fids[1]] and np.array_equal(one_vecs[0], vecs[1])
+        assert len(lib.embeddings("v1", [])[0]) == 0
         lib.forget_locations([b"/x/a.jpg"])
         assert len(lib.embeddings("v1")[0]) == 0                  # left the albums
         assert len(lib.embeddings("v1", present_only=False)[0]) == 2  # but kept
