@@ -54,3 +54,25 @@ def dataset_photos(folder: Path) -> list[tuple[Path, str]]:
     exts = {".jpg", ".jpeg", ".png"}
     return [(p, p.relative_to(folder).parts[0]) for p in sorted(folder.rglob("*"))
             if p.suffix.lower() in exts and len(p.relative_to(folder).parts) == 2]
+
+
+def keep_only_identities(lib, folder: Path, identities: set[str]) -> None:
+    """Forgets every photo of the set outside `identities` (a smaller library of the same scan).
+
+    Args:
+        lib: an open `photoface.core.store.Library` (a scratch copy: this deletes rows).
+        folder: the set's folder, one sub-folder per identity.
+        identities: the sub-folder names to keep.
+    """
+    from photoface.core.store import decode_path
+
+    root = os.path.abspath(folder)
+    drop = []
+    for loc_id, raw in lib.con.execute("SELECT id, path FROM locations").fetchall():
+        rel = os.path.relpath(decode_path(raw), root)
+        if rel.startswith("..") or rel.split(os.sep)[0] not in identities:
+            drop.append((loc_id,))
+    with lib.transaction() as con:
+        con.executemany("DELETE FROM locations WHERE id = ?", drop)
+        con.execute("DELETE FROM photos WHERE id NOT IN (SELECT photo_id FROM locations "
+                    "WHERE photo_id IS NOT NULL)")

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import shutil
 import tempfile
 import time
@@ -30,30 +29,16 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import add_set_argument, chosen_sets, emit, peak_rss_mb
+from benchmarks.common import add_set_argument, chosen_sets, emit, keep_only_identities, peak_rss_mb
 from benchmarks.cluster import reset_decisions, scanned_library
 from photoface.core import cluster, metrics
 from photoface.core.evaluation import labelled_faces
 from photoface.core.finetune import finetune
 from photoface.core.models import activate_model
 from photoface.core.review import Review
-from photoface.core.store import Library, decode_path
+from photoface.core.store import Library
 
 ALL_SETS = ("five_celebrity_faces", "lfw_subset", "sports_celebrities", "lfw")
-
-
-def _keep_only(lib: Library, folder: Path, identities: set[str]) -> None:
-    """Forgets every photo of the set outside `identities` (a smaller library to re-embed)."""
-    root = os.path.abspath(folder)
-    drop = []
-    for loc_id, raw in lib.con.execute("SELECT id, path FROM locations").fetchall():
-        rel = os.path.relpath(decode_path(raw), root)
-        if rel.startswith("..") or rel.split(os.sep)[0] not in identities:
-            drop.append((loc_id,))
-    with lib.transaction() as con:
-        con.executemany("DELETE FROM locations WHERE id = ?", drop)
-        con.execute("DELETE FROM photos WHERE id NOT IN (SELECT photo_id FROM locations "
-                    "WHERE photo_id IS NOT NULL)")
 
 
 def _simulate_user(lib: Library, folder: Path, min_photos: int, seed: int):
@@ -110,7 +95,7 @@ def run_set(name: str, folder: Path, args) -> dict:
             reset_decisions(lib)
             known, unseen, confirmed = _simulate_user(lib, folder, min_photos, args.seed)
             if name == "lfw":
-                _keep_only(lib, folder, known | unseen)
+                keep_only_identities(lib, folder, known | unseen)
             cluster.update_albums(lib, full=True)
             before = _measure(lib, folder, known, unseen, confirmed, name == "lfw")
             t0 = time.perf_counter()

@@ -9,13 +9,14 @@ rejected from a person never returns to it, "not a face" takes no part. Each run
 2. a vote: an undecided face whose nearest confirmed faces clearly name one person (count and
    margin) is suggested for that person;
 3. rank-order edges (Otto et al. 2018) joined in increasing distance under the cannot-link rule
-   and an average-linkage rule (two groups join only when their mean pair distance is small):
+   and an average-linkage rule (two groups join only when their mean pair distance is small, and
+   groups of 5+ faces only when their centres are close):
    components that reach a person's faces are suggested for that person, other components of
    at least `min_album_size` faces become (or keep) unnamed albums, the rest stay Unsorted.
 
 Distance thresholds scale with how crowded the library is (`knn.crowding_scale`, the median
-distance to the 50th neighbour): among thousands of people a close pair is often two strangers,
-among a family's few it rarely is. `benchmarks/cluster.py --sweep` chose the ratios.
+distance to the 50th neighbour, floored at lfw's): among thousands of people a close pair is
+often two strangers, among a family's few it rarely is. `benchmarks/cluster.py --sweep` chose the ratios.
 
 Results are suggestions (state 'suggested'), never confirmations. Album ids stay stable: a new
 component takes the id of the unnamed album most of its faces came from.
@@ -62,15 +63,29 @@ class ClusterReport:
 class Thresholds:
     """Squared-L2 thresholds of one run, from the settings and the library's crowding scale."""
 
-    scale: float       # median distance to the 50th neighbour (knn.crowding_scale)
+    scale: float       # median distance to the 50th neighbour (knn.crowding_scale), floored
     link: float        # a rank-order edge (and a vote) needs a pair closer than this
     album: float       # two groups join only if their mean pair distance is below this
     centre: float      # and, both of 5 faces or more, only if their mean vectors are this close
 
 
+#: The crowding scale never goes below lfw's (5,749 people, scale 1.15): a smaller one means many
+#: photos per person (a face's 50th neighbour is the same person), not a denser crowd of strangers,
+#: and scaling down by it split a family's albums into hundreds of pieces.
+MIN_CROWDING_SCALE = 1.15
+
+
 def thresholds(settings: dict, x: np.ndarray) -> Thresholds:
-    """The run's thresholds for faces `x` ((N, 512) float32 unit rows) under `settings`."""
-    scale = knn_mod.crowding_scale(x)
+    """The run's distance thresholds.
+
+    Args:
+        settings: the library's settings (cluster_max_dist and the cluster_*_ratio keys).
+        x: (N, 512) float32 unit embeddings of the faces being clustered.
+
+    Returns:
+        Thresholds, each a ratio times max(crowding scale, MIN_CROWDING_SCALE).
+    """
+    scale = max(knn_mod.crowding_scale(x), MIN_CROWDING_SCALE)
     link = min(float(settings["cluster_max_dist"]), float(settings["cluster_link_ratio"]) * scale)
     return Thresholds(scale, link, float(settings["cluster_album_ratio"]) * scale,
                       float(settings["cluster_centre_ratio"]) * scale)

@@ -24,11 +24,12 @@ DEFAULTS: dict[str, object] = {
     # Distance (squared L2 on unit vectors) below which two faces are the same person, per model
     # version; chosen by `photoface verify` calibration on lfw_subset pairs.
     "verify_thresholds": {},
-    # Person albums: `python -m benchmarks.cluster --sweep` (and the grid in /benchmarks) over
-    # five_celebrity_faces, lfw_subset and sports_celebrities: k=20, strictness 1.0, guard 1.5,
-    # albums from 2 faces had the fewest ops to clean (0 + 4 + 19) with BCubed F 1.0 / 0.967 / 0.890.
-    # Quality floors made every set worse there (they push true faces to Unsorted), so they are
-    # off by default: raise them for libraries full of tiny background faces.
+    # Person albums: `python -m benchmarks.cluster --sweep` varies each setting around these over
+    # the four sets; these had the fewest ops to clean in all (0 + 3 + 25 + 984, BCubed F 1.0 /
+    # 0.991 / 0.856 / 0.943). The ratios multiply the library's crowding scale (see
+    # cluster.thresholds); cluster_max_dist only caps the link distance when set below ~1.3.
+    # Quality floors made every set worse (they push true faces to Unsorted), so they are off by
+    # default: raise them for libraries full of tiny background faces.
     "cluster_k": 20,                   # neighbour-list length of rank-order clustering
     "cluster_strictness": 2.0,         # rank-order distance threshold: lower = stricter albums
     "cluster_max_dist": 1.5,           # squared L2 beyond which two faces are never linked

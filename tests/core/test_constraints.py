@@ -59,3 +59,69 @@ def test_never_joins_two_anchors(case):
     free = components_with_cannot_link(n, edges, weights)
     for c in np.unique(lab):
         assert len(set(free[lab == c].tolist())) == 1
+
+
+def _unit(rows) -> np.ndarray:
+    x = np.asarray(rows, np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def _two_groups_and_a_bridge(n: int, spread: float, seed: int = 0):
+    """Two groups of n unit vectors around orthogonal centres, plus the closest cross pair as a
+    bridge edge: (x, edges, weights) with within-group edges first."""
+    rng = np.random.default_rng(seed)
+    centres = np.eye(2, 16, dtype=np.float32)
+    x = _unit(np.repeat(centres, n, axis=0) + spread * rng.standard_normal((2 * n, 16)))
+    within = [(i, j) for g in (0, 1) for i in range(g * n, g * n + n) for j in range(i + 1, g * n + n)]
+    d = 2 - 2 * x[:n] @ x[n:].T
+    a, b = np.unravel_index(np.argmin(d), d.shape)
+    edges = np.array(within + [(a, n + b)])
+    w = np.array([2 - 2 * float(x[i] @ x[j]) for i, j in edges])
+    return x, edges, w
+
+
+def test_mean_distance_rule_refuses_a_single_close_pair_between_far_groups():
+    x, edges, w = _two_groups_and_a_bridge(4, 0.1)
+    assert len(set(components_with_cannot_link(8, edges, w).tolist())) == 1  # single linkage chains
+    lab = components_with_cannot_link(8, edges, w, x=x, max_mean_dist=1.0)
+    assert lab[:4].tolist() == [lab[0]] * 4 and lab[4:].tolist() == [lab[4]] * 4 and lab[0] != lab[4]
+    # A must-link (weight 0) is never refused, however far apart the groups are.
+    w_must = w.copy()
+    w_must[-1] = 0.0
+    a, b = edges[-1]
+    lab = components_with_cannot_link(8, edges, w_must, x=x, max_mean_dist=1.0)
+    assert lab[a] == lab[b]
+    with pytest.raises(ValueError):
+        components_with_cannot_link(8, edges, w, max_mean_dist=1.0)  # needs the vectors
+
+
+def test_centre_rule_only_for_groups_of_five_or_more():
+    for n, joined in ((4, True), (6, False)):
+        x, edges, w = _two_groups_and_a_bridge(n, 0.3, seed=n)
+        # Loose mean rule: only the centre rule can keep the groups apart (centres ~1.7 apart).
+        lab = components_with_cannot_link(2 * n, edges, w, x=x, max_mean_dist=3.0, max_centre_dist=1.0)
+        assert (len(set(lab.tolist())) == 1) == joined
+
+
+def test_veto_never_joins_two_anchors():
+    x, edges, w = _two_groups_and_a_bridge(4, 0.3)
+    anchors = np.array([0, -1, -1, -1, 1, -1, -1, -1])
+    lab = components_with_cannot_link(8, edges, np.zeros(len(edges)), anchors, x=x, max_mean_dist=4.0)
+    assert lab[0] != lab[4]
+
+
+def test_crowding_scale_and_its_floor():
+    from photoface.core import cluster, knn
+    from photoface.core.config import DEFAULTS
+
+    rng = np.random.default_rng(1)
+    x = _unit(rng.standard_normal((300, 64)))  # strangers: near-orthogonal, distance ~2
+    idx, dist = knn.knn_exact(x, 50)
+    assert knn.crowding_scale(x) == pytest.approx(float(np.median(dist[:, 49])), rel=1e-5)
+    assert knn.crowding_scale(x[:1]) == 2.0
+    limits = cluster.thresholds(DEFAULTS, x)
+    assert limits.link == pytest.approx(DEFAULTS["cluster_link_ratio"] * limits.scale)
+    # Many photos of one person: the 50th neighbour is the same person; the floor holds.
+    same = _unit(np.ones((300, 64)) + 0.05 * rng.standard_normal((300, 64)))
+    assert knn.crowding_scale(same) < 0.1
+    assert cluster.thresholds(DEFAULTS, same).scale == cluster.MIN_CROWDING_SCALE
