@@ -226,14 +226,16 @@ def _albums(x: np.ndarray, anchor: np.ndarray, settings: dict) -> np.ndarray:
 
     The same steps on the same settings: a vote of the nearest confirmed faces, rank-order edges
     under the squared-L2 guard, must-links holding each person's faces together, cannot-links
-    between persons and the mean-distance rule, thresholds scaled by the faces' crowding; components without a person become albums when they reach `min_album_size`.
+    between persons and the mean-distance and centre rules, thresholds scaled by the faces'
+    crowding (`cluster.thresholds`); components without a person become albums when they reach
+    `min_album_size`.
     Unlike the app, every face counts as good quality (the crops' quality is not looked at).
 
     Args:
         x: (N, 512) float32 unit embeddings.
         anchor: (N,) int64 person index >= 0 for confirmed faces, -1 for free ones.
         settings: the library's settings (cluster_k, cluster_strictness, cluster_max_dist,
-            cluster_link_ratio, cluster_album_ratio, min_album_size).
+            cluster_link_ratio, cluster_album_ratio, cluster_centre_ratio, min_album_size).
 
     Returns:
         (N,) int64 labels: the person index for faces joined to a person, larger numbers for new

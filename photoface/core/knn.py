@@ -128,8 +128,9 @@ def knn_hnsw(x: np.ndarray, k: int, *, m: int = 16, ef_construction: int = 40,
     On synthetic 100k FaceNet-like data, recall of the neighbours clustering can link (closer
     than its link threshold) against exact search, and build + search seconds on 2 cores:
     M=32, efSearch=64: 0.999, 30 + 40 s; M=16, efSearch=40: 0.975, 18 + 10 s; M=16,
-    efSearch=48 (the default at k=20): 0.979, 20 + 12 s; M=16, efSearch=64: 0.983, 20 + 22 s. Recall of the whole exact top-20 is
-    lower (0.68-0.83): past a face's own identity its neighbours are near-equidistant strangers.
+    efSearch=48 (the default at k=20): 0.979, 20 + 12 s; M=16, efSearch=64: 0.983, 20 + 22 s.
+    Recall of the whole exact top-20 is lower (0.68-0.83): past a face's own identity its
+    neighbours are near-equidistant strangers.
     M=16 keeps 100k faces within the one-minute clustering budget.
 
     Returns:

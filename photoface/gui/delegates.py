@@ -19,7 +19,7 @@ SUGGESTED = QColor("#e0901c")
 REJECTED = QColor("#d64541")
 
 
-def _item(index):
+def source_item(index):
     """The PersonSummary / FaceInfo of a row, read from the source model's list (no QVariant
     round trip: painting 10k tiles stays cheap)."""
     model = index.model()
@@ -96,7 +96,7 @@ class TileDelegate(QStyledItemDelegate):
             painter.setBrush(pal.color(QPalette.AlternateBase))
             painter.drawRoundedRect(QRectF(rect), 8, 8)
         thumb = QRectF(rect.x() + (rect.width() - self.thumb_px) / 2, rect.y() + 5, self.thumb_px, self.thumb_px)
-        item = _item(index)
+        item = source_item(index)
         face_id = item.cover_face_id if self.kind == "person" else item.id
         tile = self._tile(face_id)
         if tile is not None:

@@ -12,6 +12,7 @@ from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QSortFilterProxyModel, Qt, Signal
 
 from photoface.core.people import FaceInfo, PersonSummary
+from photoface.gui.thumbnails import THUMB_LOGICAL_PX
 
 FACES_MIME = "application/x-photoface-faces"
 PERSONS_MIME = "application/x-photoface-persons"
@@ -89,9 +90,9 @@ _BLANK: list[QIcon] = []
 
 
 def _blank_icon() -> QIcon:
-    """A transparent 112 px icon (made on first use: a QPixmap needs the application)."""
+    """A transparent thumbnail-sized icon (made on first use: a QPixmap needs the application)."""
     if not _BLANK:
-        pm = QPixmap(112, 112)
+        pm = QPixmap(THUMB_LOGICAL_PX, THUMB_LOGICAL_PX)
         pm.fill(Qt.transparent)
         _BLANK.append(QIcon(pm))
     return _BLANK[0]

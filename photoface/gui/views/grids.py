@@ -8,18 +8,9 @@ from PySide6.QtCore import QPoint, QRect, QSize, QSortFilterProxyModel, Qt, Sign
 from PySide6.QtGui import QFont, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyleOptionViewItem
 
-from photoface.gui.delegates import TileDelegate
+from photoface.gui.delegates import TileDelegate, source_item
 from photoface.gui.models import IdRole, ItemRole
 from photoface.gui.thumbnails import ThumbnailCache
-
-
-def _source_item(index):
-    """The PersonSummary / FaceInfo behind a (proxy) index, read from the model's list."""
-    model = index.model()
-    if isinstance(model, QSortFilterProxyModel):
-        index = model.mapToSource(index)
-        model = model.sourceModel()
-    return model.items[index.row()]
 
 
 def _bytes(pixmap: QPixmap) -> int:
@@ -49,7 +40,7 @@ class CachedTileDelegate(TileDelegate):
         self._done_bytes = 0
         self._font, self._font_serial = QFont(), 0  # QFont.key() per tile costs more than the blit
 
-    def _content(self, item) -> tuple[int | None, tuple]:
+    def content(self, item) -> tuple[int | None, tuple]:
         """(face id shown, what else the tile shows) of a PersonSummary / FaceInfo."""
         if self.kind == "person":
             return item.cover_face_id, (item.id, item.name, item.faces, item.hidden)
@@ -57,7 +48,7 @@ class CachedTileDelegate(TileDelegate):
         return item.id, (item.id, item.state, mark)
 
     def paint(self, painter: QPainter, option, index) -> None:
-        face_id, content = self._content(_source_item(index))
+        face_id, content = self.content(source_item(index))
         thumb = self.cache.pixmap(face_id) if face_id is not None else None  # a miss queues the load
         rect = option.rect
         dpr = painter.device().devicePixelRatio()
@@ -173,7 +164,7 @@ class Grid(QListView):
         else:
             rows = range(max(0, centre.row() - screen - screen // 2), centre.row() + 1)
         for row in rows:
-            face_id, _ = self.delegate._content(_source_item(model.index(row, 0)))
+            face_id, _ = self.delegate.content(source_item(model.index(row, 0)))
             if face_id is not None:
                 self.delegate.cache.pixmap(face_id)
 
