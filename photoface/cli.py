@@ -376,7 +376,8 @@ def cmd_import_xmp(args) -> int:
     for path, why in report.errors:
         print(f"photoface: {path}: {why}", file=sys.stderr)
     if r.decision_id is not None:
-        print("`photoface undo` takes the imported names back")
+        print("`photoface undo` takes the imported names back; `photoface cluster --full` places the "
+              "undecided faces around the imported names")
     return 0
 
 
