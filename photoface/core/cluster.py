@@ -75,17 +75,19 @@ class Thresholds:
 MIN_CROWDING_SCALE = 1.15
 
 
-def thresholds(settings: dict, x: np.ndarray) -> Thresholds:
+def thresholds(settings: dict, x: np.ndarray, scale: float | None = None) -> Thresholds:
     """The run's distance thresholds.
 
     Args:
         settings: the library's settings (cluster_max_dist and the cluster_*_ratio keys).
         x: (N, 512) float32 unit embeddings of the faces being clustered.
+        scale: their crowding scale when already known (default: measured on `x`).
 
     Returns:
         Thresholds, each a ratio times max(crowding scale, MIN_CROWDING_SCALE).
     """
-    scale = max(knn_mod.crowding_scale(x), MIN_CROWDING_SCALE)
+    measured = knn_mod.crowding_scale(x) if scale is None else scale
+    scale = max(measured, MIN_CROWDING_SCALE)
     link = min(float(settings["cluster_max_dist"]), float(settings["cluster_link_ratio"]) * scale)
     return Thresholds(scale, link, float(settings["cluster_album_ratio"]) * scale,
                       float(settings["cluster_centre_ratio"]) * scale)
@@ -140,15 +142,24 @@ def _cache_path(library: Library, model: str, k: int) -> Path:
 
 
 def _neighbours(library: Library, model: str, ids: np.ndarray, x: np.ndarray, k: int,
-                rebuild: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Neighbour lists of `x` (rows of `ids`): (idx rows, dist, rows whose list is new or changed)."""
+                rescale: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Neighbour lists of `x` (rows of `ids`) and the crowding scale, cached together.
+
+    The scale is measured again when the lists are rebuilt or `rescale` is set (a full run);
+    incremental runs keep the cached one, so their thresholds do not drift face by face.
+
+    Returns:
+        idx rows, dist, rows whose list is new or changed, crowding scale.
+    """
     n = len(ids)
     path = _cache_path(library, model, k)
-    cached = None
-    if not rebuild and path.exists():
+    cached, scale = None, None
+    if path.exists():
         try:
             with np.load(path) as z:
                 cached = (z["ids"], z["idx"], z["dist"])
+                if "scale" in z.files and not rescale:
+                    scale = float(z["scale"])
         except (OSError, ValueError, KeyError):
             log.warning("neighbour cache %s is damaged; rebuilding it", path)
     pos = {int(f): i for i, f in enumerate(ids)}
@@ -161,6 +172,7 @@ def _neighbours(library: Library, model: str, ids: np.ndarray, x: np.ndarray, k:
             or (len(c_ids) - keep.sum()) > 0.2 * max(len(c_ids), 1):
         idx, dist = knn_mod.knn(x, k)
         changed = np.arange(n)
+        scale = None  # a new library, or a much changed one: measure it again
     else:
         # Old faces first (cache order), then the new ones; lists hold row numbers of that order.
         old_pos = old_rows[keep]
@@ -190,9 +202,11 @@ def _neighbours(library: Library, model: str, ids: np.ndarray, x: np.ndarray, k:
     path.parent.mkdir(exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     c_idx_ids = np.where(idx >= 0, ids[np.maximum(idx, 0)], -1)
-    np.savez(tmp, ids=ids, idx=c_idx_ids, dist=dist)
+    if scale is None:
+        scale = knn_mod.crowding_scale(x)
+    np.savez(tmp, ids=ids, idx=c_idx_ids, dist=dist, scale=np.float64(scale))
     tmp.replace(path)  # atomic: a crash leaves the old cache or the new one
-    return idx, dist, np.asarray(changed, np.int64)
+    return idx, dist, np.asarray(changed, np.int64), scale
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -230,8 +244,9 @@ def update_albums(library: Library, full: bool = False,
     rest_rows = np.flatnonzero(~faces.good)
     # Neighbour lists do not depend on decisions: even a full run reuses them (rebuilt only when
     # the cache is missing, or too much of the library changed since).
-    idx_g, dist_g, changed_g = _neighbours(library, model, faces.ids[good_rows], faces.x[good_rows], k, False)
-    limits = thresholds(settings, faces.x[good_rows])
+    idx_g, dist_g, changed_g, scale = _neighbours(library, model, faces.ids[good_rows], faces.x[good_rows],
+                                                  k, rescale=full)
+    limits = thresholds(settings, faces.x[good_rows], scale)
     log.info("clustering %d faces: crowding scale %.3f, link < %.3f, album mean < %.3f",
              n, limits.scale, limits.link, limits.album)
     step(1)
