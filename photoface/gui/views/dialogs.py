@@ -14,9 +14,9 @@ from photoface.gui.views.photo_list import PhotoList, PhotoRow
 # (key, label, kind, choices or (min, max, step)) in the order shown.
 _FIELDS = [
     ("cluster_strictness", "Grouping strictness (lower = stricter albums)", float, (0.1, 5.0, 0.05)),
-    ("cluster_link_ratio", "Closest pair that links faces (x crowding)", float, (0.1, 2.0, 0.05)),
-    ("cluster_album_ratio", "Mean distance that joins groups (x crowding)", float, (0.1, 2.0, 0.05)),
-    ("cluster_centre_ratio", "Centre distance that joins big groups (x crowding)", float, (0.05, 10.0, 0.05)),
+    ("cluster_link_ratio", "Closest pair that links faces (× crowding)", float, (0.1, 2.0, 0.05)),
+    ("cluster_album_ratio", "Mean distance that joins groups (× crowding)", float, (0.1, 2.0, 0.05)),
+    ("cluster_centre_ratio", "Centre distance that joins big groups (× crowding)", float, (0.05, 10.0, 0.05)),
     ("min_album_size", "Smallest unnamed album (faces)", int, (1, 100, 1)),
     ("cluster_k", "Neighbours considered when grouping", int, (2, 100, 1)),
     ("min_detection_score", "Face detection confidence", float, (0.5, 1.0, 0.01)),
@@ -73,8 +73,9 @@ class PreferencesDialog(QDialog):
             form.addRow(label, w)
             self.editors[key] = w
         layout.addLayout(form)
-        note = QLabel("Changing the detector, alignment, scaling or model takes effect on the next scan; "
-                      "grouping settings when people are regrouped (Tools → Regroup faces).")
+        note = QLabel("Distances “× crowding” are multiples of how close different people's faces come in "
+                      "this library. Changing the detector, alignment, scaling or model takes effect on the "
+                      "next scan; grouping settings when people are regrouped (Tools → Regroup faces).")
         note.setWordWrap(True)
         layout.addWidget(note)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel | QDialogButtonBox.RestoreDefaults)
