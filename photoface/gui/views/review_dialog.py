@@ -11,11 +11,10 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLa
 
 from photoface.core import cluster
 from photoface.core.people import FaceInfo, unsorted_faces, person_faces
-from photoface.gui import prompts
 from photoface.gui.context import Context
 from photoface.gui.models import FacesModel
 from photoface.gui.views.grids import Grid
-from photoface.gui.workers import ThreadJob
+from photoface.gui.views.loading import LoadsInBackground
 
 PAGE = 12
 
@@ -32,7 +31,7 @@ def _load_suggestions(lib, person_id: int) -> list[FaceInfo]:
     return [infos[fid] for fid, _ in ranked if fid in infos]
 
 
-class ReviewDialog(QDialog):
+class ReviewDialog(LoadsInBackground, QDialog):
     """Attributes:
         faces -- every suggestion (FaceInfo), best first; page -- the page shown (0-based).
         model -- the FacesModel of the page; marks in model.marks ("yes"/"no").
@@ -45,7 +44,6 @@ class ReviewDialog(QDialog):
         self.ctx, self.person_id, self.name = ctx, person_id, name
         self.faces: list[FaceInfo] = []
         self.page = 0
-        self.loading = True
         self.setWindowTitle(f"Is this {name}?")
         layout = QVBoxLayout(self)
         self.title = QLabel(f"<h2>Is this {name}?</h2>")
@@ -78,18 +76,9 @@ class ReviewDialog(QDialog):
         bar.addWidget(self.next_button)
         self.next_button.setFocusPolicy(Qt.NoFocus)
         layout.addLayout(bar)
-        job = ThreadJob(ctx.lib_dir, lambda lib: _load_suggestions(lib, person_id), owner=self)
-        job.signals.finished.connect(self._arrived)
-        job.signals.failed.connect(self._failed)
-        job.start()
-
-    def _failed(self, kind: str, message: str, details: str) -> None:
-        self.loading = False
-        self.status.setText("Suggestions are not available.")
-        prompts.show_error(self, "Suggestions", message, details)
+        self.start_loading(ctx.lib_dir, lambda lib: _load_suggestions(lib, person_id))
 
     def _arrived(self, faces: list[FaceInfo]) -> None:
-        self.loading = False
         self.faces = faces
         self.page = 0
         self._show_page()

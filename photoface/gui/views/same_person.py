@@ -8,9 +8,8 @@ from PySide6.QtWidgets import QDialog, QGridLayout, QHBoxLayout, QLabel, QPushBu
 
 from photoface.core import cluster
 from photoface.core.people import list_people
-from photoface.gui import prompts
 from photoface.gui.context import Context
-from photoface.gui.workers import ThreadJob
+from photoface.gui.views.loading import LoadsInBackground
 
 
 def _load_pairs(lib) -> list[tuple]:
@@ -19,11 +18,12 @@ def _load_pairs(lib) -> list[tuple]:
     return [(people[a], people[b], d) for a, b, d in pairs if a in people and b in people]
 
 
-class SamePersonDialog(QDialog):
+class SamePersonDialog(LoadsInBackground, QDialog):
     """Attributes:
         pairs -- (PersonSummary a, PersonSummary b, distance), best first; index -- the one shown.
     """
 
+    error_title = "Same person?"
     loaded = Signal()
 
     def __init__(self, ctx: Context, parent=None):
@@ -31,7 +31,6 @@ class SamePersonDialog(QDialog):
         self.ctx = ctx
         self.pairs: list[tuple] = []
         self.index = 0
-        self.loading = True
         self.setWindowTitle("Same person?")
         layout = QVBoxLayout(self)
         self.title = QLabel("<h2>Same person?</h2>")
@@ -64,18 +63,9 @@ class SamePersonDialog(QDialog):
         layout.addLayout(bar)
         ctx.thumbs.loaded.connect(self._show)
         self._show()
-        job = ThreadJob(ctx.lib_dir, _load_pairs, owner=self)
-        job.signals.finished.connect(self._arrived)
-        job.signals.failed.connect(self._failed)
-        job.start()
-
-    def _failed(self, kind: str, message: str, details: str) -> None:
-        self.loading = False
-        self.status.setText("Suggestions are not available.")
-        prompts.show_error(self, "Same person?", message, details)
+        self.start_loading(ctx.lib_dir, _load_pairs)
 
     def _arrived(self, pairs) -> None:
-        self.loading = False
         self.pairs, self.index = pairs, 0
         self._show()
         self.loaded.emit()
