@@ -47,6 +47,9 @@ SWEEP_VALUES = {
     "cluster_link_ratio": [0.6, 0.7, 0.8],
     "cluster_album_ratio": [0.75, 0.8, 0.9],
     "cluster_centre_ratio": [0.2, 0.25, 0.4, 10.0],  # 10: no centre rule
+    "cluster_attach_ratio": [0.0, 0.9, 1.1],  # 0: no strays attached
+    "cluster_attach_margin": [1.15, 1.2, 1.3],
+    "cluster_attach_spread": [1.4, 1.6],
     "min_album_size": [3],
 }
 SWEEP = [{key: value} for key, values in SWEEP_VALUES.items() for value in values] + QUALITY_FLOORS[1:]

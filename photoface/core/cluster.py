@@ -10,9 +10,11 @@ rejected from a person never returns to it, "not a face" takes no part. Each run
    margin) is suggested for that person;
 3. rank-order edges (Otto et al. 2018) joined in increasing distance under the cannot-link rule
    and an average-linkage rule (two groups join only when their mean pair distance is small, and
-   groups of 5+ faces only when their centres are close):
-   components that reach a person's faces are suggested for that person, other components of
-   at least `min_album_size` faces become (or keep) unnamed albums, the rest stay Unsorted.
+   groups of 5+ faces only when their centres are close);
+4. stray faces and fragments that no edge reached join the album they clearly belong to (a
+   mean-distance threshold, the album's own spread and a margin over the runner-up, core/attach.py);
+5. components that reach a person's faces are suggested for that person, other components of at
+   least `min_album_size` faces become (or keep) unnamed albums, the rest stay Unsorted.
 
 Distance thresholds scale with how crowded the library is (`knn.crowding_scale`, the median
 distance to the 50th neighbour, floored at lfw's): among thousands of people a close pair is
@@ -35,6 +37,7 @@ from typing import Callable
 import numpy as np
 
 from photoface.core import knn as knn_mod
+from photoface.core.attach import attach_small_groups
 from photoface.core.config import model_version
 from photoface.core.constraints import components_with_cannot_link
 from photoface.core.errors import Cancelled
@@ -67,6 +70,7 @@ class Thresholds:
     link: float        # a rank-order edge (and a vote) needs a pair closer than this
     album: float       # two groups join only if their mean pair distance is below this
     centre: float      # and, both of 5 faces or more, only if their mean vectors are this close
+    attach: float      # a small group joins a large one whose mean pair distance is below this
 
 
 #: The crowding scale never goes below lfw's (5,749 people, scale 1.15): a smaller one means many
@@ -90,7 +94,8 @@ def thresholds(settings: dict, x: np.ndarray, scale: float | None = None) -> Thr
     scale = max(measured, MIN_CROWDING_SCALE)
     link = min(float(settings["cluster_max_dist"]), float(settings["cluster_link_ratio"]) * scale)
     return Thresholds(scale, link, float(settings["cluster_album_ratio"]) * scale,
-                      float(settings["cluster_centre_ratio"]) * scale)
+                      float(settings["cluster_centre_ratio"]) * scale,
+                      float(settings["cluster_attach_ratio"]) * scale)
 
 
 def active_model(library: Library) -> str:
@@ -283,6 +288,7 @@ def update_albums(library: Library, full: bool = False,
     # Persons the user said are different are different anchors already; persons never share one.
     labels = components_with_cannot_link(n, all_edges, all_w, node_anchor, x=faces.x, max_mean_dist=limits.album,
                                          max_centre_dist=limits.centre)
+    labels = _attach_strays(faces, labels, node_anchor, movable, good_rows, idx_g, rejected, limits, settings)
     step(3)
 
     assignment = _assign(faces, labels, node_anchor, movable, rejected, not_same, min_album, library)
@@ -290,6 +296,27 @@ def update_albums(library: Library, full: bool = False,
     report.seconds = time.perf_counter() - t0
     step(4)
     return report
+
+
+def _attach_strays(faces: _Faces, labels, node_anchor, movable, good_rows, idx_g, rejected,
+                   limits: Thresholds, settings: dict) -> np.ndarray:
+    """Undecided stray faces and fragments join the album they clearly belong to (core/attach.py).
+
+    Only good faces move or guide (poor ones attract nothing, as in the linking); a fragment never
+    joins a person one of its faces was rejected from.
+    """
+    neighbours = np.full((len(faces.ids), idx_g.shape[1]), -1, np.int64)
+    neighbours[good_rows] = np.where(idx_g >= 0, good_rows[np.maximum(idx_g, 0)], -1)
+    comp_person = {int(labels[r]): int(node_anchor[r]) for r in np.flatnonzero(node_anchor >= 0)}
+
+    def allowed(rows: np.ndarray, target: int) -> bool:
+        p = comp_person.get(target)
+        return p is None or not any((int(faces.ids[r]), p) in rejected for r in rows)
+
+    may_move = movable & (node_anchor < 0) & faces.good
+    return attach_small_groups(labels, faces.x, neighbours, may_move, limits.attach,
+                               float(settings["cluster_attach_margin"]), float(settings["cluster_attach_spread"]),
+                               allowed)
 
 
 def _rejections(library: Library) -> set[tuple[int, int]]:

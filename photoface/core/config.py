@@ -36,6 +36,9 @@ DEFAULTS: dict[str, object] = {
     "cluster_link_ratio": 0.65,        # a link needs squared L2 < this x the crowding scale
     "cluster_album_ratio": 0.85,       # groups join only if their mean distance < this x the scale
     "cluster_centre_ratio": 0.3,       # and big groups only if their centres are < this x the scale
+    "cluster_attach_ratio": 1.0,       # a stray face or fragment joins an album < this x the scale
+    "cluster_attach_margin": 1.25,     # when the next album is at least this many times farther
+    "cluster_attach_spread": 1.5,      # and it is < this x the album's own mean pair distance
     "min_album_size": 2,               # smaller unnamed albums go to Unsorted
     "min_quality_face_px": 0,          # faces smaller than this (longer side) attract no matches
     "min_quality_sharpness": 0.0,      # nor blurrier crops (variance of the Laplacian)

@@ -41,6 +41,7 @@ from typing import Any, Callable
 import numpy as np
 
 from photoface.core import metrics
+from photoface.core.attach import attach_small_groups
 from photoface.core.cluster import active_model, thresholds
 from photoface.core.constraints import components_with_cannot_link
 from photoface.core.errors import Cancelled, PhotofaceError
@@ -226,8 +227,9 @@ def _albums(x: np.ndarray, anchor: np.ndarray, settings: dict) -> np.ndarray:
 
     The same steps on the same settings: a vote of the nearest confirmed faces, rank-order edges
     under the squared-L2 guard, must-links holding each person's faces together, cannot-links
-    between persons and the mean-distance and centre rules, thresholds scaled by the faces'
-    crowding (`cluster.thresholds`); components without a person become albums when they reach
+    between persons and the mean-distance and centre rules, strays attached to the album they
+    clearly belong to, thresholds scaled by the faces' crowding (`cluster.thresholds`);
+    components without a person become albums when they reach
     `min_album_size`.
     Unlike the app, every face counts as good quality (the crops' quality is not looked at).
 
@@ -235,7 +237,8 @@ def _albums(x: np.ndarray, anchor: np.ndarray, settings: dict) -> np.ndarray:
         x: (N, 512) float32 unit embeddings.
         anchor: (N,) int64 person index >= 0 for confirmed faces, -1 for free ones.
         settings: the library's settings (cluster_k, cluster_strictness, cluster_max_dist,
-            cluster_link_ratio, cluster_album_ratio, cluster_centre_ratio, min_album_size).
+            cluster_link_ratio, cluster_album_ratio, cluster_centre_ratio, cluster_attach_ratio,
+            cluster_attach_margin, cluster_attach_spread, min_album_size).
 
     Returns:
         (N,) int64 labels: the person index for faces joined to a person, larger numbers for new
@@ -269,6 +272,8 @@ def _albums(x: np.ndarray, anchor: np.ndarray, settings: dict) -> np.ndarray:
     all_w = np.concatenate([np.zeros(len(must_e)), pair_d.astype(np.float64)])
     labels = components_with_cannot_link(n, all_e, all_w, node, x=x, max_mean_dist=limits.album,
                                          max_centre_dist=limits.centre)
+    labels = attach_small_groups(labels, x, idx, node < 0, limits.attach, float(settings["cluster_attach_margin"]),
+                                 float(settings["cluster_attach_spread"]))
     out = np.full(n, -1, np.int64)
     comp_person = {int(labels[r]): int(node[r]) for r in np.flatnonzero(node >= 0)}
     top = int(anchor.max()) + 1 if (anchor >= 0).any() else 0

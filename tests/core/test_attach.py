@@ -1,0 +1,118 @@
+"""Strays and fragments join the album they clearly belong to, and nothing else moves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from photoface.core.attach import ATTACH_TO_MIN_SIZE, attach_small_groups
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def _album(rng: np.random.Generator, centre: np.ndarray, n: int, noise: float) -> np.ndarray:
+    return _unit(centre + noise * rng.standard_normal((n, len(centre))))
+
+
+def _scene(rng, strays: np.ndarray, noise=(0.08, 0.08)):
+    """Two albums of 8 around orthogonal centres, then the given stray rows.
+
+    Returns x, labels (albums 0 and 1, each stray its own label), neighbours (every row sees all).
+    """
+    d = 16
+    a, b = np.eye(d)[0], np.eye(d)[1]
+    x = np.concatenate([_album(rng, a, 8, noise[0]), _album(rng, b, 8, noise[1]), _unit(strays)])
+    labels = np.concatenate([np.zeros(8, int), np.ones(8, int), 2 + np.arange(len(strays))])
+    n = len(x)
+    neighbours = np.array([[j for j in range(n) if j != i] for i in range(n)])
+    return x, labels, neighbours
+
+
+def _direction(d: int, toward_a: float, toward_b: float, off: float) -> np.ndarray:
+    v = np.zeros(d)
+    v[0], v[1], v[2] = toward_a, toward_b, off
+    return v
+
+
+def _attach(x, labels, neighbours, may_move=None, max_dist=1.5, margin=1.25, spread=10.0, allowed=None):
+    may_move = np.ones(len(x), bool) if may_move is None else may_move
+    return attach_small_groups(labels, x, neighbours, may_move, max_dist, margin, spread, allowed)
+
+
+def test_a_stray_near_one_album_joins_it():
+    rng = np.random.default_rng(0)
+    x, labels, nb = _scene(rng, np.array([_direction(16, 1.0, 0.1, 0.5)]))
+    out = _attach(x, labels, nb)
+    assert out[16] == 0
+    np.testing.assert_array_equal(out[:16], labels[:16])  # the albums themselves do not change
+
+
+def test_a_stray_between_two_albums_stays_alone():
+    rng = np.random.default_rng(1)
+    x, labels, nb = _scene(rng, np.array([_direction(16, 1.0, 0.95, 0.3)]))
+    assert _attach(x, labels, nb)[16] == 2  # runner-up within the margin
+    assert _attach(x, labels, nb, margin=1.0)[16] in (0, 1)  # without the margin it would join
+
+
+def test_a_far_stray_stays_alone():
+    rng = np.random.default_rng(2)
+    x, labels, nb = _scene(rng, np.array([_direction(16, 0.3, 0.0, 1.0)]))
+    assert _attach(x, labels, nb, max_dist=0.8)[16] == 2
+    assert _attach(x, labels, nb, max_dist=2.0)[16] == 0
+
+
+def test_a_tight_album_takes_only_faces_like_it():
+    rng = np.random.default_rng(3)
+    stray = _direction(16, 1.0, 0.0, 0.6)
+    tight = _scene(rng, np.array([stray]), noise=(0.02, 0.02))
+    loose = _scene(rng, np.array([stray]), noise=(0.3, 0.3))
+    assert _attach(*tight, spread=1.5)[16] == 2
+    assert _attach(*loose, spread=1.5)[16] == 0
+
+
+def test_a_fragment_moves_whole_and_fragments_do_not_attract_each_other():
+    rng = np.random.default_rng(4)
+    near_a = [_direction(16, 1.0, 0.05, 0.4), _direction(16, 1.0, 0.0, 0.45)]
+    x, labels, nb = _scene(rng, np.array(near_a + [_direction(16, 0.0, 0.0, 1.0)]))
+    labels[17] = labels[16]  # rows 16 and 17 are one fragment
+    out = _attach(x, labels, nb)
+    assert out[16] == out[17] == 0
+    assert out[18] == labels[18]  # a lone stray far from every album is not pulled into the fragment
+
+
+def test_groups_with_a_decided_face_and_disallowed_moves_stay():
+    rng = np.random.default_rng(5)
+    x, labels, nb = _scene(rng, np.array([_direction(16, 1.0, 0.1, 0.5), _direction(16, 0.1, 1.0, 0.5)]))
+    may_move = np.ones(len(x), bool)
+    may_move[16] = False
+    out = _attach(x, labels, nb, may_move=may_move)
+    assert out[16] == labels[16] and out[17] == 1
+    out = _attach(x, labels, nb, allowed=lambda rows, target: target != 1)  # e.g. rejected from 1
+    assert out[16] == 0 and out[17] == labels[17]
+
+
+def test_only_groups_reached_by_the_neighbour_lists_are_candidates():
+    rng = np.random.default_rng(6)
+    x, labels, nb = _scene(rng, np.array([_direction(16, 1.0, 0.1, 0.5)]))
+    nb = nb.copy()
+    nb[16] = -1  # a face with no neighbour list (too poor to trust) finds nothing
+    assert _attach(x, labels, nb)[16] == labels[16]
+
+
+def test_small_groups_never_receive():
+    rng = np.random.default_rng(7)
+    d = 16
+    small = _album(rng, np.eye(d)[0], ATTACH_TO_MIN_SIZE - 1, 0.05)
+    x = np.concatenate([small, _unit(np.array([_direction(d, 1.0, 0.0, 0.2)]))])
+    labels = np.array([0] * len(small) + [1])
+    nb = np.array([[j for j in range(len(x)) if j != i] for i in range(len(x))])
+    np.testing.assert_array_equal(_attach(x, labels, nb), labels)
+
+
+@pytest.mark.parametrize("n", [0, 1])
+def test_tiny_inputs(n):
+    x = np.ones((n, 4)) / 2
+    out = attach_small_groups(np.arange(n), x, np.full((n, 2), -1), np.ones(n, bool), 1.0, 1.2, 1.5)
+    assert out.tolist() == list(range(n))
