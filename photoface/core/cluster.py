@@ -79,6 +79,12 @@ class Thresholds:
 MIN_CROWDING_SCALE = 1.15
 
 
+#: An incremental run measures the crowding scale again once the library has this many times the
+#: faces it had when the scale was measured (or fewer than RESCALE_BELOW times as many).
+RESCALE_ABOVE = 1.25
+RESCALE_BELOW = 0.8
+
+
 def thresholds(settings: dict, x: np.ndarray, scale: float | None = None) -> Thresholds:
     """The run's distance thresholds.
 
@@ -150,21 +156,24 @@ def _neighbours(library: Library, model: str, ids: np.ndarray, x: np.ndarray, k:
                 rescale: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Neighbour lists of `x` (rows of `ids`) and the crowding scale, cached together.
 
-    The scale is measured again when the lists are rebuilt or `rescale` is set (a full run);
-    incremental runs keep the cached one, so their thresholds do not drift face by face.
+    The scale is measured again when the lists are rebuilt, `rescale` is set (a full run) or the
+    library has grown or shrunk by a quarter since it was measured; other incremental runs keep
+    the cached one, so their thresholds do not drift face by face, yet a slowly growing library
+    does not keep the scale of its first run for ever.
 
     Returns:
         idx rows, dist, rows whose list is new or changed, crowding scale.
     """
     n = len(ids)
     path = _cache_path(library, model, k)
-    cached, scale = None, None
+    cached, scale, scale_n = None, None, n
     if path.exists():
         try:
             with np.load(path) as z:
                 cached = (z["ids"], z["idx"], z["dist"])
                 if "scale" in z.files and not rescale:
                     scale = float(z["scale"])
+                    scale_n = int(z["scale_n"]) if "scale_n" in z.files else len(z["ids"])
         except (OSError, ValueError, KeyError):
             log.warning("neighbour cache %s is damaged; rebuilding it", path)
     pos = {int(f): i for i, f in enumerate(ids)}
@@ -207,9 +216,9 @@ def _neighbours(library: Library, model: str, ids: np.ndarray, x: np.ndarray, k:
     path.parent.mkdir(exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     c_idx_ids = np.where(idx >= 0, ids[np.maximum(idx, 0)], -1)
-    if scale is None:
-        scale = knn_mod.crowding_scale(x)
-    np.savez(tmp, ids=ids, idx=c_idx_ids, dist=dist, scale=np.float64(scale))
+    if scale is None or not RESCALE_BELOW * scale_n < n < RESCALE_ABOVE * scale_n:
+        scale, scale_n = knn_mod.crowding_scale(x), n
+    np.savez(tmp, ids=ids, idx=c_idx_ids, dist=dist, scale=np.float64(scale), scale_n=np.int64(scale_n))
     tmp.replace(path)  # atomic: a crash leaves the old cache or the new one
     return idx, dist, np.asarray(changed, np.int64), scale
 

@@ -119,22 +119,32 @@ def test_small_groups_stay_unsorted_and_merge_suggestions_skip_said_no(lib):
 
 def test_incremental_runs_keep_the_crowding_scale_full_runs_measure_it(lib, monkeypatch):
     from photoface.core import knn
+    from photoface.core.store import NewFace, NewPhoto
+    from photoface.core.types import Box
 
     calls = []
     real = knn.crowding_scale
     monkeypatch.setattr(knn, "crowding_scale", lambda x, *a, **k: calls.append(len(x)) or real(x, *a, **k))
-    x, _ = identity_vectors(4, 10, seed=5)
-    fill_library(lib, x[:30])
+    x, _ = identity_vectors(4, 12, seed=5)
+    fill_library(lib, x[:32])
+
+    def add_faces(rows):
+        with lib.transaction() as con:
+            for i in rows:
+                face = NewFace(Box(1, 1, 80, 80), 0.99, np.zeros((5, 2), np.float32), 200.0, b"t", b"c",
+                               embedding=x[i])
+                pid, _ = lib.insert_photo(con, NewPhoto(f"new{i:061d}", 200, 200, None, "fake", [face]), MODEL)
+                lib.record_file(con, lib.roots()[0][0], f"/fake/new{i}.jpg".encode(), 1, 1, photo_id=pid)
+
     cluster.update_albums(lib)                 # new library: measured once, cached with the lists
-    assert calls == [30]
-    from photoface.core.store import NewFace, NewPhoto
-    from photoface.core.types import Box
-    with lib.transaction() as con:             # a few new faces: the cached scale is kept
-        for i in range(30, 40):
-            face = NewFace(Box(1, 1, 80, 80), 0.99, np.zeros((5, 2), np.float32), 200.0, b"t", b"c", embedding=x[i])
-            pid, _ = lib.insert_photo(con, NewPhoto(f"new{i:061d}", 200, 200, None, "fake", [face]), MODEL)
-            lib.record_file(con, lib.roots()[0][0], f"/fake/new{i}.jpg".encode(), 1, 1, photo_id=pid)
+    assert calls == [32]
+    add_faces(range(32, 39))                   # a few new faces (under a quarter): the cached scale is kept
     report = cluster.update_albums(lib)
-    assert report.faces_considered == 40 and calls == [30]
+    assert report.faces_considered == 39 and calls == [32]
+    add_faces(range(39, 41))                   # a quarter more than when it was measured: measured again
+    cluster.update_albums(lib)
+    assert calls == [32, 41]
+    cluster.update_albums(lib)                 # and kept again until the next quarter
+    assert calls == [32, 41]
     cluster.update_albums(lib, full=True)      # a full re-cluster measures again
-    assert calls == [30, 40]
+    assert calls == [32, 41, 41]
