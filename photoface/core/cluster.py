@@ -295,8 +295,9 @@ def update_albums(library: Library, full: bool = False,
     all_edges = np.concatenate([must, edges[ok]]) if len(must) else edges[ok]
     all_w = np.concatenate([np.zeros(len(must)), weights[ok]]) if len(must) else weights[ok]
     # Persons the user said are different are different anchors already; persons never share one.
+    is_must = np.arange(len(all_edges)) < len(must)
     labels = components_with_cannot_link(n, all_edges, all_w, node_anchor, x=faces.x, max_mean_dist=limits.album,
-                                         max_centre_dist=limits.centre)
+                                         max_centre_dist=limits.centre, must_link=is_must)
     labels = _attach_strays(faces, labels, node_anchor, movable, good_rows, idx_g, rejected, limits, settings)
     step(3)
 

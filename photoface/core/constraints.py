@@ -3,8 +3,8 @@
 Each face may carry an *anchor*, the id of a confirmed person it belongs to (or -1). Edges are
 added in increasing distance order (Kruskal-style union-find) and an edge is refused when it
 would put two different anchors in one component. This is how "no clustering run may put two
-confirmed persons together" is enforced; must-links are the caller's business (e.g. by adding
-zero-distance edges between faces of the same person).
+confirmed persons together" is enforced; must-links are the caller's business (edges between
+faces of the same person, marked in `must_link` so that the distance rules below never refuse them).
 
 Optionally a join is also refused when the two groups are, on average, too far apart: the mean
 squared L2 distance over every pair across them (average linkage, exact from the groups' sums of
@@ -51,15 +51,15 @@ def anchors_from_groups(n: int, groups: Iterable[Iterable[int]]) -> np.ndarray:
 def components_with_cannot_link(n: int, edges: np.ndarray, weights: np.ndarray,
                                 anchors: np.ndarray | None = None, *, x: np.ndarray | None = None,
                                 max_mean_dist: float | None = None,
-                                max_centre_dist: float | None = None) -> np.ndarray:
+                                max_centre_dist: float | None = None,
+                                must_link: np.ndarray | None = None) -> np.ndarray:
     """Connected components that never join two different anchors.
 
     Args:
         n: number of nodes.
         edges: (E, 2) int node pairs (direction irrelevant).
         weights: (E,) distances; smaller edges are added first, ties by (min, max) node id,
-            so the result does not depend on the edge order given. Edges of weight <= 0 are
-            must-links: the mean-distance rule never refuses them.
+            so the result does not depend on the edge order given.
         anchors: (n,) int, a person id per node or -1 (default: none, plain components).
         x: (n, D) float32 unit embeddings, needed with `max_mean_dist`.
         max_mean_dist: if given, an edge is also refused when the mean squared L2 distance
@@ -67,6 +67,8 @@ def components_with_cannot_link(n: int, edges: np.ndarray, weights: np.ndarray,
         max_centre_dist: with `max_mean_dist`: an edge joining two groups of at least
             `CENTRE_MIN_SIZE` nodes is also refused when the squared L2 distance between their
             mean vectors is this or more.
+        must_link: (E,) bool, edges the distance rules never refuse (a person's own faces); give
+            them weight 0 too, so they are joined first.
 
     Returns:
         (n,) int64 canonical labels (0 = largest). Two nodes with different anchors >= 0
@@ -96,7 +98,10 @@ def components_with_cannot_link(n: int, edges: np.ndarray, weights: np.ndarray,
             return free
     lo, hi = edges.min(axis=1), edges.max(axis=1)
     in_bad = bad[free[lo]]
-    lo, hi, w = lo[in_bad], hi[in_bad], weights[in_bad]
+    must = np.zeros(len(edges), bool) if must_link is None else np.asarray(must_link, bool).reshape(-1)
+    if must.shape != (len(edges),):
+        raise ValueError(f"must_link must have one flag per edge ({len(edges)}), got {must.shape}")
+    lo, hi, w, must = lo[in_bad], hi[in_bad], weights[in_bad], must[in_bad]
     order = np.lexsort((hi, lo, w))
 
     # Plain lists: scalar access in this loop is several times faster than on numpy arrays.
@@ -111,7 +116,7 @@ def components_with_cannot_link(n: int, edges: np.ndarray, weights: np.ndarray,
             parent[v], v = root, parent[v]
         return root
 
-    lo_l, hi_l, w_l = lo.tolist(), hi.tolist(), w.tolist()
+    lo_l, hi_l, must_l = lo.tolist(), hi.tolist(), must.tolist()
     veto = max_mean_dist is not None
     if veto:
         size = [1] * n
@@ -126,7 +131,7 @@ def components_with_cannot_link(n: int, edges: np.ndarray, weights: np.ndarray,
             continue  # would put two confirmed persons together
         if veto:
             sa, sb = sums.get(ra, xs[ra]), sums.get(rb, xs[rb])
-            if w_l[e] > 0 and _too_far(sa, sb, size[ra], size[rb], max_mean_dist, max_centre_dist):
+            if not must_l[e] and _too_far(sa, sb, size[ra], size[rb], max_mean_dist, max_centre_dist):
                 continue
         if ra > rb:
             ra, rb = rb, ra

@@ -271,7 +271,7 @@ def _albums(x: np.ndarray, anchor: np.ndarray, settings: dict) -> np.ndarray:
     all_e = np.concatenate([must_e, edges]) if len(edges) else must_e
     all_w = np.concatenate([np.zeros(len(must_e)), pair_d.astype(np.float64)])
     labels = components_with_cannot_link(n, all_e, all_w, node, x=x, max_mean_dist=limits.album,
-                                         max_centre_dist=limits.centre)
+                                         max_centre_dist=limits.centre, must_link=np.arange(len(all_e)) < len(must_e))
     labels = attach_small_groups(labels, x, idx, node < 0, limits.attach, float(settings["cluster_attach_margin"]),
                                  float(settings["cluster_attach_spread"]))
     out = np.full(n, -1, np.int64)

@@ -85,12 +85,18 @@ def test_mean_distance_rule_refuses_a_single_close_pair_between_far_groups():
     assert len(set(components_with_cannot_link(8, edges, w).tolist())) == 1  # single linkage chains
     lab = components_with_cannot_link(8, edges, w, x=x, max_mean_dist=1.0)
     assert lab[:4].tolist() == [lab[0]] * 4 and lab[4:].tolist() == [lab[4]] * 4 and lab[0] != lab[4]
-    # A must-link (weight 0) is never refused, however far apart the groups are.
-    w_must = w.copy()
-    w_must[-1] = 0.0
+    # A must-link is never refused, however far apart the groups are; a mere zero distance (two
+    # copies of one photo) is.
+    w_zero = w.copy()
+    w_zero[-1] = 0.0
     a, b = edges[-1]
-    lab = components_with_cannot_link(8, edges, w_must, x=x, max_mean_dist=1.0)
+    must = np.arange(len(edges)) == len(edges) - 1
+    lab = components_with_cannot_link(8, edges, w_zero, x=x, max_mean_dist=1.0, must_link=must)
     assert lab[a] == lab[b]
+    lab = components_with_cannot_link(8, edges, w_zero, x=x, max_mean_dist=1.0)
+    assert lab[a] != lab[b]
+    with pytest.raises(ValueError):
+        components_with_cannot_link(8, edges, w, x=x, max_mean_dist=1.0, must_link=must[:-1])
     with pytest.raises(ValueError):
         components_with_cannot_link(8, edges, w, max_mean_dist=1.0)  # needs the vectors
 
