@@ -48,49 +48,82 @@ def attach_small_groups(labels: np.ndarray, x: np.ndarray, neighbours: np.ndarra
         (N,) int64 labels; a moved group takes its target's label.
     """
     labels = np.asarray(labels, dtype=np.int64)
-    n = len(labels)
-    if n == 0:
-        return labels.copy()
+    out = labels.copy()
+    if len(labels) == 0:
+        return out
     values, codes, sizes = np.unique(labels, return_inverse=True, return_counts=True)
     big = sizes >= ATTACH_TO_MIN_SIZE
-    if not big.any():
-        return labels.copy()
-    xs = np.asarray(x, dtype=np.float64)
-    sums = np.zeros((len(sizes), xs.shape[1]))
-    rows_big = np.flatnonzero(big[codes])
-    np.add.at(sums, codes[rows_big], xs[rows_big])
-
     stuck = np.zeros(len(sizes), bool)  # groups with a row that may not move
     stuck[codes[~np.asarray(may_move, bool)]] = True
     small_rows = np.flatnonzero(~big[codes] & ~stuck[codes])
-    order = np.argsort(codes[small_rows], kind="stable")
-    small_rows = small_rows[order]
-    bounds = np.flatnonzero(np.diff(codes[small_rows])) + 1
+    if not big.any() or len(small_rows) == 0:
+        return out
+    xs = np.asarray(x, dtype=np.float32)
+    big_codes = np.flatnonzero(big)
+    big_index = np.full(len(sizes), -1, np.int64)
+    big_index[big_codes] = np.arange(len(big_codes))
+    big_sums = _group_sums(xs, big_index[codes], np.flatnonzero(big[codes]), len(big_codes))
 
-    out = labels.copy()
-    for rows in np.split(small_rows, bounds) if len(small_rows) else []:
-        near = neighbours[rows]
-        near = near[near >= 0]
-        candidates = np.unique(codes[near])
-        candidates = candidates[big[candidates]]
-        if len(candidates) == 0:
-            continue
-        group_sum = xs[rows].sum(axis=0)
-        mean_d = 2.0 - 2.0 * (sums[candidates] @ group_sum) / (len(rows) * sizes[candidates])
-        best = int(np.argmin(mean_d))
-        runner_up = np.partition(mean_d, 1)[1] if len(mean_d) > 1 else _FAR
-        if mean_d[best] >= max_dist or runner_up < margin * mean_d[best]:
-            continue
-        if mean_d[best] >= spread * _spread(sums[candidates[best]], int(sizes[candidates[best]])):
-            continue
-        target = int(values[candidates[best]])
-        if allowed is not None and not allowed(rows, target):
-            continue
-        out[rows] = target
+    # Candidate (small group, large group) pairs: the large groups the members' lists reach.
+    near = neighbours[small_rows]
+    group = np.repeat(codes[small_rows], near.shape[1])
+    target = big_index[codes[np.maximum(near, 0)]].ravel()
+    reach = (near.ravel() >= 0) & (target >= 0)
+    pairs = np.unique(np.stack([group[reach], target[reach]], axis=1), axis=0)
+    if len(pairs) == 0:
+        return out
+    mean_d = 2.0 - 2.0 * _cross_sums(xs, codes, small_rows, pairs, big_sums) \
+        / (sizes[pairs[:, 0]] * sizes[big_codes[pairs[:, 1]]])
+
+    # Per small group: the nearest large group and the runner-up.
+    order = np.lexsort((mean_d, pairs[:, 0]))
+    g, t, d = pairs[order, 0], pairs[order, 1], mean_d[order]
+    first = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    after = np.minimum(first + 1, len(g) - 1)
+    runner_up = np.where((first + 1 < len(g)) & (g[after] == g[first]), d[after], _FAR)
+    best_t, best_d = t[first], d[first]
+    own = _spreads(big_sums[best_t], sizes[big_codes[best_t]])
+    ok = (best_d < max_dist) & (runner_up >= margin * best_d) & (best_d < spread * own)
+
+    goes_to = np.full(len(sizes), -1, np.int64)
+    goes_to[g[first][ok]] = values[big_codes[best_t[ok]]]
+    moving = small_rows[goes_to[codes[small_rows]] >= 0]
+    if allowed is not None and len(moving):
+        moving = moving[np.argsort(codes[moving], kind="stable")]
+        for rows in np.split(moving, np.flatnonzero(np.diff(codes[moving])) + 1):
+            if not allowed(rows, int(goes_to[codes[rows[0]]])):
+                goes_to[codes[rows[0]]] = -1
+        moving = moving[goes_to[codes[moving]] >= 0]
+    out[moving] = goes_to[codes[moving]]
     return out
 
 
-def _spread(group_sum: np.ndarray, size: int) -> float:
-    """Mean squared L2 distance over the pairs of a group of unit vectors, from their sum."""
-    mean_cos = (float(group_sum @ group_sum) - size) / (size * (size - 1))
+def _group_sums(xs: np.ndarray, index: np.ndarray, rows: np.ndarray, count: int) -> np.ndarray:
+    """(count, D) float64 sums of xs[rows] by their group index (a sparse product: no n x D copy)."""
+    from scipy import sparse
+
+    member = sparse.csr_matrix((np.ones(len(rows)), (index[rows], rows)), shape=(count, len(xs)))
+    return np.asarray(member @ xs, dtype=np.float64)
+
+
+def _cross_sums(xs: np.ndarray, codes: np.ndarray, small_rows: np.ndarray, pairs: np.ndarray,
+                big_sums: np.ndarray, chunk: int = 16384) -> np.ndarray:
+    """For each (small group code, large group index) pair: sum of the small group's vectors
+    dotted with the large group's sum, computed row by row in chunks (small groups have < 5 rows)."""
+    rows = small_rows[np.argsort(codes[small_rows], kind="stable")]
+    start = np.searchsorted(codes[rows], pairs[:, 0])
+    count = np.searchsorted(codes[rows], pairs[:, 0], side="right") - start
+    pair_of = np.repeat(np.arange(len(pairs)), count)
+    offset = np.arange(len(pair_of)) - np.repeat(np.cumsum(count) - count, count)
+    member = rows[start[pair_of] + offset]
+    dots = np.empty(len(pair_of))
+    for i in range(0, len(pair_of), chunk):
+        sl = slice(i, i + chunk)
+        dots[sl] = np.einsum("ij,ij->i", xs[member[sl]].astype(np.float64), big_sums[pairs[pair_of[sl], 1]])
+    return np.bincount(pair_of, weights=dots, minlength=len(pairs))
+
+
+def _spreads(group_sums: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Mean squared L2 distance over the pairs of each group of unit vectors, from their sums."""
+    mean_cos = (np.einsum("ij,ij->i", group_sums, group_sums) - sizes) / (sizes * (sizes - 1))
     return 2.0 - 2.0 * mean_cos

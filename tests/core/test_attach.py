@@ -116,3 +116,44 @@ def test_tiny_inputs(n):
     x = np.ones((n, 4)) / 2
     out = attach_small_groups(np.arange(n), x, np.full((n, 2), -1), np.ones(n, bool), 1.0, 1.2, 1.5)
     assert out.tolist() == list(range(n))
+
+
+def _attach_one_by_one(labels, x, neighbours, may_move, max_dist, margin, spread):
+    """The rule written plainly, one small group at a time: the reference for the vectorised pass."""
+    out = labels.copy()
+    groups = {c: np.flatnonzero(labels == c) for c in np.unique(labels)}
+    big = {c for c, rows in groups.items() if len(rows) >= ATTACH_TO_MIN_SIZE}
+    for c, rows in groups.items():
+        if c in big or not may_move[rows].all():
+            continue
+        near = {int(labels[j]) for j in neighbours[rows].ravel() if j >= 0} & big
+        if not near:
+            continue
+        d = {b: float(np.mean(((x[rows][:, None] - x[groups[b]][None]) ** 2).sum(-1))) for b in near}
+        ranked = sorted(d, key=d.get)
+        best = ranked[0]
+        second = d[ranked[1]] if len(ranked) > 1 else 4.0
+        members = x[groups[best]]
+        own = float(np.mean([((members[i] - members[j]) ** 2).sum()
+                             for i in range(len(members)) for j in range(len(members)) if i != j]))
+        if d[best] < max_dist and second >= margin * d[best] and d[best] < spread * own:
+            out[rows] = best
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_vectorised_pass_equals_the_rule_written_plainly(seed):
+    rng = np.random.default_rng(seed)
+    d, n = 8, 120
+    centres = _unit(rng.standard_normal((6, d)))
+    x = _unit(centres[rng.integers(0, 6, n)] + 0.35 * rng.standard_normal((n, d)))
+    labels = rng.integers(0, 40, n)  # a mix of large groups, fragments and singletons
+    labels = np.where(rng.random(n) < 0.3, 1000 + np.arange(n), labels)
+    dist = ((x[:, None] - x[None]) ** 2).sum(-1)
+    neighbours = np.argsort(dist, axis=1)[:, 1:9]
+    neighbours[rng.random(neighbours.shape) < 0.2] = -1
+    may_move = rng.random(n) < 0.9
+    for max_dist, margin, spread in ((1.5, 1.1, 1.5), (1.2, 1.02, 10.0), (4.0, 1.0, 1.2)):
+        got = attach_small_groups(labels, x, neighbours, may_move, max_dist, margin, spread)
+        want = _attach_one_by_one(labels, x, neighbours, may_move, max_dist, margin, spread)
+        np.testing.assert_array_equal(got, want)
