@@ -176,10 +176,9 @@ def _neighbours(library: Library, model: str, ids: np.ndarray, x: np.ndarray, k:
                     scale_n = int(z["scale_n"]) if "scale_n" in z.files else len(z["ids"])
         except (OSError, ValueError, KeyError):
             log.warning("neighbour cache %s is damaged; rebuilding it", path)
-    pos = {int(f): i for i, f in enumerate(ids)}
     if cached is not None:
         c_ids, c_idx, c_dist = cached
-        old_rows = np.array([pos.get(int(f), -1) for f in c_ids], np.int64)
+        old_rows = _positions(ids, c_ids)
         keep = old_rows >= 0
         n_new = n - int(keep.sum())
     if cached is None or c_idx.shape[1] != min(k, max(n - 1, 0)) or n_new > max(0.5 * n, 2000) \
@@ -190,10 +189,7 @@ def _neighbours(library: Library, model: str, ids: np.ndarray, x: np.ndarray, k:
     else:
         # Old faces first (cache order), then the new ones; lists hold row numbers of that order.
         old_pos = old_rows[keep]
-        c_ids_keep = c_ids[keep]
-        remap = {int(f): i for i, f in enumerate(c_ids_keep)}
-        flat = np.array([remap.get(int(f), -1) for f in c_idx[keep].ravel()], np.int64)
-        idx_old = flat.reshape(-1, c_idx.shape[1])
+        idx_old = _positions(c_ids[keep], c_idx[keep].ravel()).reshape(-1, c_idx.shape[1])
         dist_old = np.where(idx_old >= 0, c_dist[keep], np.inf).astype(np.float32)
         # Faces that left (deleted photos, "not a face") leave holes: close them by re-sorting.
         idx_old, dist_old = knn_mod.merge_neighbours(idx_old, dist_old, np.full((len(idx_old), 1), -1),
@@ -221,6 +217,15 @@ def _neighbours(library: Library, model: str, ids: np.ndarray, x: np.ndarray, k:
     np.savez(tmp, ids=ids, idx=c_idx_ids, dist=dist, scale=np.float64(scale), scale_n=np.int64(scale_n))
     tmp.replace(path)  # atomic: a crash leaves the old cache or the new one
     return idx, dist, np.asarray(changed, np.int64), scale
+
+
+def _positions(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Index in `ids` of each of `wanted`, -1 where absent (vectorised: caches hold millions)."""
+    if len(ids) == 0:
+        return np.full(len(wanted), -1, np.int64)
+    order = np.argsort(ids, kind="stable")
+    pos = order[np.minimum(np.searchsorted(ids, wanted, sorter=order), len(ids) - 1)]
+    return np.where(ids[pos] == wanted, pos, -1).astype(np.int64)
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -377,12 +382,10 @@ def _must_link_edges(faces: _Faces, anchor: np.ndarray, vote: np.ndarray) -> np.
     """Zero-distance chains that hold each person's faces (confirmed, kept or voted) together."""
     target = anchor.copy()
     target[vote >= 0] = vote[vote >= 0]
-    edges = []
-    for p in np.unique(target[target >= 0]):
-        members = np.flatnonzero(target == p)
-        if len(members) > 1:
-            edges.append(np.stack([members[:-1], members[1:]], axis=1))
-    return np.concatenate(edges) if edges else np.zeros((0, 2), np.int64)
+    rows = np.flatnonzero(target >= 0)
+    rows = rows[np.argsort(target[rows], kind="stable")]  # each person's rows together, in order
+    same = target[rows[1:]] == target[rows[:-1]]
+    return np.stack([rows[:-1][same], rows[1:][same]], axis=1).astype(np.int64)
 
 
 def _assign(faces: _Faces, labels, node_anchor, movable, rejected, not_same, min_album: int,
@@ -400,6 +403,7 @@ def _assign(faces: _Faces, labels, node_anchor, movable, rejected, not_same, min
     reusable = {p for (p,) in library.con.execute(
         "SELECT id FROM persons p WHERE name IS NULL AND hidden = 0 AND NOT EXISTS "
         "(SELECT 1 FROM faces f WHERE f.person_id = p.id AND f.state = 'confirmed')")}
+    fixed_in = np.bincount(labels[~movable], minlength=int(labels.max()) + 1 if n else 0)
     fresh = []
     for comp, rows in members.items():
         p = comp_anchor.get(comp)
@@ -408,7 +412,7 @@ def _assign(faces: _Faces, labels, node_anchor, movable, rejected, not_same, min
                 if (int(faces.ids[r]), p) not in rejected:
                     out[r] = p
             continue
-        if len(rows) + int(np.count_nonzero((labels == comp) & ~movable)) < min_album:
+        if len(rows) + int(fixed_in[comp]) < min_album:
             continue
         fresh.append((comp, rows))
     # Stable ids: greedy by overlap, each old album to at most one component.

@@ -25,9 +25,11 @@ DEFAULTS: dict[str, object] = {
     # version; chosen by `photoface verify` calibration on lfw_subset pairs.
     "verify_thresholds": {},
     # Person albums: `python -m benchmarks.cluster --sweep` varies each setting around these over
-    # the four sets; these had the fewest ops to clean in all (0 + 3 + 25 + 984, BCubed F 1.0 /
-    # 0.991 / 0.856 / 0.943). The ratios multiply the library's crowding scale (see
-    # cluster.thresholds); cluster_max_dist only caps the link distance when set below ~1.3.
+    # the four sets; these are the fewest summed ops to clean (0 + 3 + 20 + 967) among the settings
+    # that keep every set within the BCubed F targets (1.0 / 0.9905 / 0.8847 / 0.9442): a lower
+    # link or album ratio saves lfw up to 35 ops but leaves sports_celebrities' strays unsorted.
+    # The ratios multiply the library's crowding scale (see cluster.thresholds); cluster_max_dist
+    # only caps the link distance when set below ~1.3.
     # Quality floors made every set worse (they push true faces to Unsorted), so they are off by
     # default: raise them for libraries full of tiny background faces.
     "cluster_k": 20,                   # neighbour-list length of rank-order clustering
