@@ -27,7 +27,8 @@ _FAR = 4.0
 
 def attach_small_groups(labels: np.ndarray, x: np.ndarray, neighbours: np.ndarray,
                         may_move: np.ndarray, max_dist: float, margin: float, spread: float,
-                        allowed: Callable[[np.ndarray, int], bool] | None = None) -> np.ndarray:
+                        allowed: Callable[[np.ndarray, int], bool] | None = None,
+                        confirmed_groups: np.ndarray | None = None) -> np.ndarray:
     """Labels after small groups have joined the large group each clearly belongs to.
 
     Args:
@@ -43,6 +44,10 @@ def attach_small_groups(labels: np.ndarray, x: np.ndarray, neighbours: np.ndarra
             (a tight album takes only faces that look like it; a varied one, more).
         allowed: optional check (rows of the group, target label) -> whether the move is allowed,
             e.g. none of the rows was rejected from the target's person.
+        confirmed_groups: labels of groups holding faces the user confirmed. The spread rule does
+            not apply to them: a fine-tuned model was trained to pull exactly those faces
+            together, so their spread understates the person's (on lfw's fine-tuning benchmark
+            this left 46 corrections instead of 41).
 
     Returns:
         (N,) int64 labels; a moved group takes its target's label.
@@ -83,6 +88,8 @@ def attach_small_groups(labels: np.ndarray, x: np.ndarray, neighbours: np.ndarra
     runner_up = np.where((first + 1 < len(g)) & (g[after] == g[first]), d[after], _FAR)
     best_t, best_d = t[first], d[first]
     own = _spreads(big_sums[best_t], sizes[big_codes[best_t]])
+    if confirmed_groups is not None:
+        own = np.where(np.isin(values[big_codes[best_t]], confirmed_groups), np.inf, own)
     ok = (best_d < max_dist) & (runner_up >= margin * best_d) & (best_d < spread * own)
 
     goes_to = np.full(len(sizes), -1, np.int64)

@@ -331,7 +331,7 @@ def _attach_strays(faces: _Faces, labels, node_anchor, movable, good_rows, idx_g
     may_move = movable & (node_anchor < 0) & faces.good
     return attach_small_groups(labels, faces.x, neighbours, may_move, limits.attach,
                                float(settings["cluster_attach_margin"]), float(settings["cluster_attach_spread"]),
-                               allowed)
+                               allowed, confirmed_groups=np.unique(labels[faces.state == "confirmed"]))
 
 
 def _rejections(library: Library) -> set[tuple[int, int]]:

@@ -273,7 +273,7 @@ def _albums(x: np.ndarray, anchor: np.ndarray, settings: dict) -> np.ndarray:
     labels = components_with_cannot_link(n, all_e, all_w, node, x=x, max_mean_dist=limits.album,
                                          max_centre_dist=limits.centre, must_link=np.arange(len(all_e)) < len(must_e))
     labels = attach_small_groups(labels, x, idx, node < 0, limits.attach, float(settings["cluster_attach_margin"]),
-                                 float(settings["cluster_attach_spread"]))
+                                 float(settings["cluster_attach_spread"]), confirmed_groups=np.unique(labels[anchor >= 0]))
     out = np.full(n, -1, np.int64)
     comp_person = {int(labels[r]): int(node[r]) for r in np.flatnonzero(node >= 0)}
     top = int(anchor.max()) + 1 if (anchor >= 0).any() else 0

@@ -70,6 +70,10 @@ def test_a_tight_album_takes_only_faces_like_it():
     loose = _scene(rng, np.array([stray]), noise=(0.3, 0.3))
     assert _attach(*tight, spread=1.5)[16] == 2
     assert _attach(*loose, spread=1.5)[16] == 0
+    # A person with confirmed faces is judged by distance and margin alone.
+    x, labels, nb = tight
+    out = attach_small_groups(labels, x, nb, np.ones(len(x), bool), 1.5, 1.25, 1.5, confirmed_groups=np.array([0]))
+    assert out[16] == 0
 
 
 def test_a_fragment_moves_whole_and_fragments_do_not_attract_each_other():
