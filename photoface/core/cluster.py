@@ -399,9 +399,11 @@ def _assign(faces: _Faces, labels, node_anchor, movable, rejected, not_same, min
     members: dict[int, list[int]] = {}
     for r in np.flatnonzero(movable):
         members.setdefault(int(labels[r]), []).append(int(r))
-    # Unnamed albums without a confirmed face may be re-used by the component most of their faces join.
+    # Persons without a confirmed face (unnamed albums, but also ones the user only named or hid)
+    # are re-used by the component most of their faces join: else a full run would leave a name
+    # with no face, or bring a hidden album back into People under a new id.
     reusable = {p for (p,) in library.con.execute(
-        "SELECT id FROM persons p WHERE name IS NULL AND hidden = 0 AND NOT EXISTS "
+        "SELECT id FROM persons p WHERE NOT EXISTS "
         "(SELECT 1 FROM faces f WHERE f.person_id = p.id AND f.state = 'confirmed')")}
     fixed_in = np.bincount(labels[~movable], minlength=int(labels.max()) + 1 if n else 0)
     fresh = []
@@ -428,7 +430,13 @@ def _assign(faces: _Faces, labels, node_anchor, movable, rejected, not_same, min
             comp_person[i] = old
             taken_old.add(old)
     for i, (comp, rows) in enumerate(fresh):
-        out[rows] = comp_person.get(i, -(2 + i))  # -(2+i): a new album, numbered later
+        old = comp_person.get(i)
+        if old is None:
+            out[rows] = -(2 + i)  # a new album, numbered later
+            continue
+        # The old album's id comes back by overlap, not by a decision: faces the user rejected
+        # from it stay in Unsorted, however close they are.
+        out[[r for r in rows if (int(faces.ids[r]), old) not in rejected]] = old
     return out
 
 

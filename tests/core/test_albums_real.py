@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from photoface.core import cluster
+from photoface.core.people import list_people
 from photoface.core.pipeline import scan
 from photoface.core.review import NameTaken, Review, ReviewError
 from photoface.core.store import Library
@@ -58,7 +59,10 @@ def _apply(lib, review, action, a, b):
         elif action == "confirm":
             review.confirm([face], person)
         elif action == "reject":
-            review.reject([face], person)
+            # Half the time from the face's own album: the rejection a user makes, and the one a
+            # re-cluster is most tempted to undo.
+            (own,) = lib.con.execute("SELECT person_id FROM faces WHERE id = ?", (face,)).fetchone()
+            review.reject([face], own if own is not None and b % 2 == 0 else person)
         elif action == "move":
             review.move([face], person)
         elif action == "merge":
@@ -87,6 +91,9 @@ def test_random_actions_and_reclusters_keep_every_decision_and_undo_is_exact(clu
         for action, a, b in actions:
             before = _decisions(lib)
             decided = _apply(lib, review, action, a, b)
+            # No face is ever suggested for a person it was rejected from.
+            assert lib.con.execute("SELECT COUNT(*) FROM faces f JOIN rejections r ON r.face_id = f.id "
+                                   "AND r.person_id = f.person_id WHERE f.state = 'suggested'").fetchone()[0] == 0
             if not decided:
                 # A re-cluster (or a refused action) changes no decision.
                 assert _decisions(lib) == before
@@ -122,3 +129,34 @@ def test_restart_rescan_and_recluster_keep_names_and_confirmations(clustered_lfw
         review = Review(lib)
         assert review.undo()[1] == "merge"
         assert lib.con.execute("SELECT COUNT(*) FROM persons WHERE id = ?", (persons[2],)).fetchone()[0] == 1
+
+
+def test_faces_rejected_from_their_albums_stay_out_after_reclusters(clustered_lfw_subset, tmp_path):
+    src, _ = clustered_lfw_subset
+    work = tmp_path / "lib"
+    shutil.copytree(src, work)
+    with Library(work) as lib:
+        # One face out of each of the five biggest albums, unnamed or named: the kind of face that
+        # sits right next to the album it was rejected from.
+        albums = [p for (p,) in lib.con.execute(
+            "SELECT person_id FROM faces WHERE person_id IS NOT NULL GROUP BY person_id "
+            "ORDER BY COUNT(*) DESC LIMIT 5")]
+        review = Review(lib)
+        rejected = []
+        for p in albums:
+            (face,) = lib.con.execute("SELECT MIN(id) FROM faces WHERE person_id = ?", (p,)).fetchone()
+            review.reject([face], p)
+            rejected.append((face, p))
+        # Naming or hiding confirms nothing, yet a re-cluster keeps the faces with the name and hidden.
+        review.rename(albums[0], "Ann")
+        review.set_hidden(albums[1], True)
+        for full in (True, False, True):
+            cluster.update_albums(lib, full=full)
+            for face, p in rejected:
+                (now,) = lib.con.execute("SELECT person_id FROM faces WHERE id = ?", (face,)).fetchone()
+                assert now != p
+            sizes = [lib.con.execute("SELECT COUNT(*) FROM faces WHERE person_id = ?", (p,)).fetchone()[0]
+                     for p in albums]
+            assert min(sizes) >= 5  # the albums themselves are still there
+            shown = {p.id for p in list_people(lib)}
+            assert albums[0] in shown and albums[1] not in shown

@@ -63,6 +63,21 @@ def test_rejected_faces_never_return_and_suggestions_follow_confirmations(lib):
     assert ids[5] not in suggestions and set(ids[3:10]) - {ids[5]} <= set(suggestions[:8])
 
 
+def test_a_face_rejected_from_an_unnamed_album_stays_out_of_it_on_a_full_recluster(lib):
+    # The album has no confirmed face, so nothing anchors it: a full run rebuilds it from edges
+    # and hands it its old id by overlap. The rejected face, close to the others, must not follow.
+    x, _ = identity_vectors(2, 10)
+    ids = fill_library(lib, x)
+    cluster.update_albums(lib)
+    album = int(_albums(lib)[0])
+    Review(lib).reject([ids[4]], album)
+    for full in (True, False, True):
+        cluster.update_albums(lib, full=full)
+        got = dict(zip(ids, _albums(lib)))
+        assert got[ids[4]] != album
+        assert all(got[i] == album for i in ids[:10] if i != ids[4])
+
+
 def test_album_ids_are_stable_across_full_reclusters(lib):
     fill_library(lib, identity_vectors(4, 6)[0])
     cluster.update_albums(lib)
