@@ -3,11 +3,14 @@
 A rank-order edge needs two faces that are near each other and share neighbours. A face shot at
 an odd angle, or in poor light, often has no such edge, and stays alone in Unsorted beside an
 album of thirty photos of the same person; a pair or a triple of such faces becomes a fragment.
-After the components are formed, each small group (fewer than `ATTACH_TO_MIN_SIZE` faces, none of
-them decided) is compared with the large groups its members' neighbour lists reach. It joins the
-nearest one when its mean pair distance to it is below a threshold, not much above the album's
-own mean pair distance, and the runner-up is clearly farther (a ratio test, as in SIFT matching). In a library of thousands of people seen once each,
-the ratio test is what keeps a stranger out of his look-alike's album.
+After the components are formed, each small group (fewer than `ATTACH_TO_MIN_SIZE` faces, none
+of them decided) is compared with the large groups its members' neighbour lists reach. It joins
+the nearest one when its mean pair distance to it is below a threshold and not much above the
+album's own mean pair distance, and the next of those groups is clearly farther (a ratio test, as
+in SIFT matching). In a library of thousands of people seen once each, these tests are what keep a
+stranger out of his look-alike's album. Only the groups the lists reach compete: on lfw, comparing
+each stray with every album instead saved 6 of 967 corrections, at a cost that grows with the
+number of albums times the number of strays.
 
 The large groups are fixed for the whole pass (a fragment never attracts another), so the
 result does not depend on the order in which groups are visited.
@@ -21,8 +24,6 @@ import numpy as np
 
 #: Groups of at least this many faces receive strays; smaller ones may be attached.
 ATTACH_TO_MIN_SIZE = 5
-#: No runner-up among the candidates counts as one at the largest squared distance of unit vectors.
-_FAR = 4.0
 
 
 def attach_small_groups(labels: np.ndarray, x: np.ndarray, neighbours: np.ndarray,
@@ -32,7 +33,7 @@ def attach_small_groups(labels: np.ndarray, x: np.ndarray, neighbours: np.ndarra
     """Labels after small groups have joined the large group each clearly belongs to.
 
     Args:
-        labels: (N,) int component label of every row.
+        labels: (N,) int component label (>= 0) of every row.
         x: (N, D) float unit embeddings.
         neighbours: (N, K) int row indices of each row's nearest rows, -1 for none (rows that
             should find no album, e.g. faces too poor to trust, have only -1).
@@ -85,7 +86,7 @@ def attach_small_groups(labels: np.ndarray, x: np.ndarray, neighbours: np.ndarra
     g, t, d = pairs[order, 0], pairs[order, 1], mean_d[order]
     first = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
     after = np.minimum(first + 1, len(g) - 1)
-    runner_up = np.where((first + 1 < len(g)) & (g[after] == g[first]), d[after], _FAR)
+    runner_up = np.where((first + 1 < len(g)) & (g[after] == g[first]), d[after], np.inf)
     best_t, best_d = t[first], d[first]
     own = _spreads(big_sums[best_t], sizes[big_codes[best_t]])
     if confirmed_groups is not None:
@@ -109,7 +110,8 @@ def _group_sums(xs: np.ndarray, index: np.ndarray, rows: np.ndarray, count: int)
     """(count, D) float64 sums of xs[rows] by their group index (a sparse product: no n x D copy)."""
     from scipy import sparse
 
-    member = sparse.csr_matrix((np.ones(len(rows)), (index[rows], rows)), shape=(count, len(xs)))
+    # float32 ones: float64 ones would make scipy copy all of xs to float64 first.
+    member = sparse.csr_matrix((np.ones(len(rows), np.float32), (index[rows], rows)), shape=(count, len(xs)))
     return np.asarray(member @ xs, dtype=np.float64)
 
 

@@ -171,9 +171,8 @@ def _neighbours(library: Library, model: str, ids: np.ndarray, x: np.ndarray, k:
         try:
             with np.load(path) as z:
                 cached = (z["ids"], z["idx"], z["dist"])
-                if "scale" in z.files and not rescale:
-                    scale = float(z["scale"])
-                    scale_n = int(z["scale_n"]) if "scale_n" in z.files else len(z["ids"])
+                if "scale_n" in z.files and not rescale:  # caches before scale_n: measure once more
+                    scale, scale_n = float(z["scale"]), int(z["scale_n"])
         except (OSError, ValueError, KeyError):
             log.warning("neighbour cache %s is damaged; rebuilding it", path)
     if cached is not None:

@@ -229,8 +229,7 @@ def _albums(x: np.ndarray, anchor: np.ndarray, settings: dict) -> np.ndarray:
     under the squared-L2 guard, must-links holding each person's faces together, cannot-links
     between persons and the mean-distance and centre rules, strays attached to the album they
     clearly belong to, thresholds scaled by the faces' crowding (`cluster.thresholds`);
-    components without a person become albums when they reach
-    `min_album_size`.
+    components without a person become albums when they reach `min_album_size`.
     Unlike the app, every face counts as good quality (the crops' quality is not looked at).
 
     Args:
@@ -270,10 +269,12 @@ def _albums(x: np.ndarray, anchor: np.ndarray, settings: dict) -> np.ndarray:
     must_e = np.concatenate(must) if must else np.zeros((0, 2), np.int64)
     all_e = np.concatenate([must_e, edges]) if len(edges) else must_e
     all_w = np.concatenate([np.zeros(len(must_e)), pair_d.astype(np.float64)])
+    is_must = np.arange(len(all_e)) < len(must_e)
     labels = components_with_cannot_link(n, all_e, all_w, node, x=x, max_mean_dist=limits.album,
-                                         max_centre_dist=limits.centre, must_link=np.arange(len(all_e)) < len(must_e))
-    labels = attach_small_groups(labels, x, idx, node < 0, limits.attach, float(settings["cluster_attach_margin"]),
-                                 float(settings["cluster_attach_spread"]), confirmed_groups=np.unique(labels[anchor >= 0]))
+                                         max_centre_dist=limits.centre, must_link=is_must)
+    labels = attach_small_groups(labels, x, idx, node < 0, limits.attach,
+                                 float(settings["cluster_attach_margin"]), float(settings["cluster_attach_spread"]),
+                                 confirmed_groups=np.unique(labels[anchor >= 0]))
     out = np.full(n, -1, np.int64)
     comp_person = {int(labels[r]): int(node[r]) for r in np.flatnonzero(node >= 0)}
     top = int(anchor.max()) + 1 if (anchor >= 0).any() else 0

@@ -136,7 +136,7 @@ def _attach_one_by_one(labels, x, neighbours, may_move, max_dist, margin, spread
         d = {b: float(np.mean(((x[rows][:, None] - x[groups[b]][None]) ** 2).sum(-1))) for b in near}
         ranked = sorted(d, key=d.get)
         best = ranked[0]
-        second = d[ranked[1]] if len(ranked) > 1 else 4.0
+        second = d[ranked[1]] if len(ranked) > 1 else np.inf
         members = x[groups[best]]
         own = float(np.mean([((members[i] - members[j]) ** 2).sum()
                              for i in range(len(members)) for j in range(len(members)) if i != j]))
