@@ -52,7 +52,8 @@ def components_with_cannot_link(n: int, edges: np.ndarray, weights: np.ndarray,
                                 anchors: np.ndarray | None = None, *, x: np.ndarray | None = None,
                                 max_mean_dist: float | None = None,
                                 max_centre_dist: float | None = None,
-                                must_link: np.ndarray | None = None) -> np.ndarray:
+                                must_link: np.ndarray | None = None,
+                                apart: np.ndarray | None = None) -> np.ndarray:
     """Connected components that never join two different anchors.
 
     Args:
@@ -69,14 +70,18 @@ def components_with_cannot_link(n: int, edges: np.ndarray, weights: np.ndarray,
             mean vectors is this or more.
         must_link: (E,) bool, edges the distance rules never refuse (a person's own faces); give
             them weight 0 too, so they are joined first.
+        apart: (n,) int, e.g. the photo each face is in: an edge that is not a must-link is also
+            refused when it would put two nodes of the same value >= 0 in one component (two
+            faces of one photo are two people, however alike: siblings in a family photo).
 
     Returns:
         (n,) int64 canonical labels (0 = largest). Two nodes with different anchors >= 0
         always get different labels.
     """
     edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
-    if anchors is None and max_mean_dist is None:
+    if anchors is None and max_mean_dist is None and apart is None:
         return connected_labels(n, edges)
+    shared = _shared_values(n, apart)  # node -> its value, for values held by two nodes or more
     anchors = np.full(n, -1, np.int64) if anchors is None else np.asarray(anchors, dtype=np.int64)
     if anchors.shape != (n,):
         raise ValueError(f"anchors must have shape ({n},), got {anchors.shape}")
@@ -94,6 +99,12 @@ def components_with_cannot_link(n: int, edges: np.ndarray, weights: np.ndarray,
         comp_ids, n_anchor = np.unique(pairs[:, 0], return_counts=True)
         bad = np.zeros(free.max() + 1 if n else 0, bool)
         bad[comp_ids[n_anchor > 1]] = True
+        # ... or two nodes that must stay apart.
+        if shared:
+            s_nodes = np.fromiter(shared.keys(), np.int64, len(shared))
+            s_vals = np.fromiter(shared.values(), np.int64, len(shared))
+            uniq, count = np.unique(np.stack([free[s_nodes], s_vals], axis=1), axis=0, return_counts=True)
+            bad[uniq[count > 1, 0]] = True
         if not bad.any():
             return free
     lo, hi = edges.min(axis=1), edges.max(axis=1)
@@ -117,6 +128,7 @@ def components_with_cannot_link(n: int, edges: np.ndarray, weights: np.ndarray,
         return root
 
     lo_l, hi_l, must_l = lo.tolist(), hi.tolist(), must.tolist()
+    held: dict[int, set[int]] = {v: {a} for v, a in shared.items()}  # root -> shared values inside
     veto = max_mean_dist is not None
     if veto:
         size = [1] * n
@@ -129,6 +141,9 @@ def components_with_cannot_link(n: int, edges: np.ndarray, weights: np.ndarray,
         xa, xb = anchor_of[ra], anchor_of[rb]
         if xa >= 0 and xb >= 0 and xa != xb:
             continue  # would put two confirmed persons together
+        ha, hb = held.get(ra), held.get(rb)
+        if ha and hb and not must_l[e] and not ha.isdisjoint(hb):
+            continue  # would put two faces of one photo in one album
         if veto:
             sa, sb = sums.get(ra, xs[ra]), sums.get(rb, xs[rb])
             if not must_l[e] and _too_far(sa, sb, size[ra], size[rb], max_mean_dist, max_centre_dist):
@@ -137,6 +152,11 @@ def components_with_cannot_link(n: int, edges: np.ndarray, weights: np.ndarray,
             ra, rb = rb, ra
         parent[rb] = ra
         anchor_of[ra] = xa if xa >= 0 else xb
+        if ha or hb:  # the smaller set into the larger: each value moves O(log n) times
+            big, small = (ha, hb) if len(ha or ()) >= len(hb or ()) else (hb, ha)
+            big |= small or set()
+            held.pop(rb, None)
+            held[ra] = big
         if veto:
             sums[ra] = sa + sb
             sums.pop(rb, None)
@@ -147,6 +167,18 @@ def components_with_cannot_link(n: int, edges: np.ndarray, weights: np.ndarray,
     # offset so the two label spaces cannot collide before canonicalisation.
     out = np.where(bad[free], n + roots, free)
     return canonical_labels(out)
+
+
+def _shared_values(n: int, apart: np.ndarray | None) -> dict[int, int]:
+    """{node: value} for the nodes whose `apart` value >= 0 another node also has."""
+    if apart is None:
+        return {}
+    apart = np.asarray(apart, dtype=np.int64)
+    if apart.shape != (n,):
+        raise ValueError(f"apart must have shape ({n},), got {apart.shape}")
+    values, count = np.unique(apart[apart >= 0], return_counts=True)
+    nodes = np.flatnonzero(np.isin(apart, values[count > 1]))
+    return dict(zip(nodes.tolist(), apart[nodes].tolist()))
 
 
 def _too_far(sa: np.ndarray, sb: np.ndarray, na: int, nb: int, max_mean: float,

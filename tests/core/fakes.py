@@ -25,15 +25,15 @@ def identity_vectors(n_ids: int, per_id: int, noise: float = 0.35, seed: int = 0
     return x.astype(np.float32), labels
 
 
-def fill_library(lib: Library, vectors: np.ndarray, model: str = MODEL) -> list[int]:
-    """One photo per vector, one face per photo, all present on disk. Returns the face ids."""
+def fill_library(lib: Library, vectors: np.ndarray, model: str = MODEL, faces_per_photo: int = 1) -> list[int]:
+    """Photos of `faces_per_photo` consecutive vectors each, all present on disk. Returns the face ids."""
     root = lib.add_root("/fake")
     ids = []
     with lib.transaction() as con:
-        for i, v in enumerate(vectors):
-            face = NewFace(Box(10, 10, 80, 80), 0.99, np.zeros((5, 2), np.float32), 200.0, b"t", b"c",
-                           embedding=v)
-            pid, fids = lib.insert_photo(con, NewPhoto(f"{i:064x}", 200, 200, None, "fake", [face]), model)
+        for i in range(0, len(vectors), faces_per_photo):
+            faces = [NewFace(Box(10 + 90 * j, 10, 80, 80), 0.99, np.zeros((5, 2), np.float32), 200.0, b"t", b"c",
+                             embedding=v) for j, v in enumerate(vectors[i:i + faces_per_photo])]
+            pid, fids = lib.insert_photo(con, NewPhoto(f"{i:064x}", 200, 200, None, "fake", faces), model)
             lib.record_file(con, root, f"/fake/{i}.jpg".encode(), 1, 1, photo_id=pid)
             ids.extend(fids)
     return ids

@@ -78,6 +78,32 @@ def test_a_face_rejected_from_an_unnamed_album_stays_out_of_it_on_a_full_reclust
         assert all(got[i] == album for i in ids[:10] if i != ids[4])
 
 
+def _twins(separation: float, n: int = 8, noise: float = 0.35, seed: int = 0) -> np.ndarray:
+    """Two look-alike identities, interleaved a0 b0 a1 b1 ...: (2n, 512) float32 unit vectors."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=512)
+    a /= np.linalg.norm(a)
+    b = a + separation * rng.normal(size=512) / np.sqrt(512)
+    b /= np.linalg.norm(b)
+    xa = a + noise * rng.normal(size=(n, 512)) / np.sqrt(512)
+    xb = b + noise * rng.normal(size=(n, 512)) / np.sqrt(512)
+    x = np.stack([xa, xb], 1).reshape(2 * n, 512)
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_a_person_confirmed_in_a_photo_is_not_suggested_for_its_other_faces(lib):
+    x = _twins(0.4)
+    ids = fill_library(lib, x, faces_per_photo=2)  # each photo holds one of each twin
+    cluster.update_albums(lib)
+    assert len(set(_albums(lib).tolist())) == 1  # too alike to tell apart by their faces alone
+    ann = Review(lib).split(ids[0:6:2], "Ann")  # Ann confirmed in the first three photos
+    for full in (True, False, True):
+        cluster.update_albums(lib, full=full)
+        got = _albums(lib)
+        assert (got[0:6:2] == ann).all()
+        assert not (got[1:6:2] == ann).any()  # her sister beside her, by vote, link or attachment
+
+
 def test_album_ids_are_stable_across_full_reclusters(lib):
     fill_library(lib, identity_vectors(4, 6)[0])
     cluster.update_albums(lib)

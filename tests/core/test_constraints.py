@@ -131,3 +131,41 @@ def test_crowding_scale_and_its_floor():
     same = _unit(np.ones((300, 64)) + 0.05 * rng.standard_normal((300, 64)))
     assert knn.crowding_scale(same) < 0.1
     assert cluster.thresholds(DEFAULTS, same).scale == cluster.MIN_CROWDING_SCALE
+
+
+def test_faces_of_one_photo_are_never_joined_unless_must_linked():
+    # Chain 0 - 1 - 2 - 3; nodes 0 and 3 are two faces of one photo.
+    edges = np.array([[0, 1], [1, 2], [2, 3]])
+    w = np.array([0.1, 0.3, 0.2])
+    apart = np.array([7, -1, 8, 7])
+    lab = components_with_cannot_link(4, edges, w, apart=apart)
+    assert lab[0] != lab[3]
+    assert lab[0] == lab[1] and lab[2] == lab[3]  # the weakest edge is the one refused
+    # The same with the distance rules on, and unaffected nodes keep their plain components.
+    x = np.eye(4, dtype=np.float32)[[0, 0, 0, 0]]
+    lab = components_with_cannot_link(4, edges, w, x=x, max_mean_dist=1.0, apart=apart)
+    assert lab[0] != lab[3]
+    # A must-link (the user put both faces in one person: a mirror) is kept.
+    lab = components_with_cannot_link(4, edges, w, apart=apart, must_link=np.array([False, True, False]))
+    assert len(set(lab.tolist())) == 1
+    with pytest.raises(ValueError):
+        components_with_cannot_link(4, edges, w, apart=apart[:3])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(2, 25).flatmap(lambda n: st.tuples(
+    st.just(n),
+    st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=60),
+    st.lists(st.integers(-1, 6), min_size=n, max_size=n),
+    st.randoms(use_true_random=False))))
+def test_no_component_holds_two_nodes_of_one_photo(case):
+    n, edge_list, photos, rnd = case
+    edges = np.array(edge_list, dtype=np.int64).reshape(-1, 2)
+    weights = np.array([rnd.random() for _ in range(len(edges))])
+    apart = np.array(photos)
+    lab = components_with_cannot_link(n, edges, weights, apart=apart)
+    for c in np.unique(lab):
+        held = apart[(lab == c) & (apart >= 0)]
+        assert len(held) == len(set(held.tolist()))
+    perm = np.array(rnd.sample(range(len(edges)), len(edges)), dtype=np.int64)
+    np.testing.assert_array_equal(lab, components_with_cannot_link(n, edges[perm], weights[perm], apart=apart))
