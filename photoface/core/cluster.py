@@ -273,8 +273,12 @@ def update_albums(library: Library, full: bool = False,
     step(1)
 
     free = faces.state != "confirmed"
-    # Incremental: faces no run has seen, plus Unsorted ones (new neighbours may now claim them).
-    movable = free if full else free & (~faces.clustered | (faces.state == "undecided"))
+    confirmed_here = _held(np.where(~free, faces.person, -1), faces.photo)
+    # Incremental: faces no run has seen, plus Unsorted ones (new neighbours may now claim them),
+    # plus suggestions for a person the user has since confirmed in the same photo.
+    beside_own = (faces.state == "suggested") & np.array(
+        [(p, ph) in confirmed_here for p, ph in zip(faces.person.tolist(), faces.photo.tolist())], bool)
+    movable = free if full else free & (~faces.clustered | (faces.state == "undecided") | beside_own)
     rejected = _rejections(library)
     not_same = _not_same(library)
 
@@ -290,7 +294,7 @@ def update_albums(library: Library, full: bool = False,
     # 0.885 to 0.851 BCubed F.)
     apart = np.where(np.isin(faces.photo, faces.photo[faces.state == "confirmed"]), faces.photo, -1)
     vote = _one_face_per_photo(_vote(faces, good_rows, rest_rows, idx_g, dist_g, movable, rejected, limits.link),
-                               np.where(faces.state == "confirmed", faces.person, -1), faces.photo)
+                               anchor, faces.photo)
     step(2)
 
     # 2) Rank-order edges among good faces, joined under cannot-link.
@@ -337,10 +341,14 @@ def _attach_strays(faces: _Faces, labels, node_anchor, movable, good_rows, idx_g
     in_group_photo = set(zip(labels[kept_apart].tolist(), apart[kept_apart].tolist()))
 
     def allowed(rows: np.ndarray, target: int) -> bool:
-        if any((target, int(apart[r])) in in_group_photo for r in rows if apart[r] >= 0):
+        claims = {(target, int(apart[r])) for r in rows if apart[r] >= 0}
+        if not claims.isdisjoint(in_group_photo):
             return False
         p = comp_person.get(target)
-        return p is None or not any((int(faces.ids[r]), p) in rejected for r in rows)
+        if p is not None and any((int(faces.ids[r]), p) in rejected for r in rows):
+            return False
+        in_group_photo.update(claims)  # a later group from the same photo may not join this album too
+        return True
 
     may_move = movable & (node_anchor < 0) & faces.good
     return attach_small_groups(labels, faces.x, neighbours, may_move, limits.attach,
@@ -392,22 +400,23 @@ def _vote(faces: _Faces, good_rows, rest_rows, idx_g, dist_g, movable, rejected,
     return vote
 
 
-def _one_face_per_photo(vote: np.ndarray, held_by: np.ndarray, photo: np.ndarray) -> np.ndarray:
-    """Votes without those that would give a person two faces of one photo.
+def _held(person: np.ndarray, photo: np.ndarray) -> set[tuple[int, int]]:
+    """{(person, photo)} of the rows with a person (-1: none)."""
+    has = person >= 0
+    return set(zip(person[has].tolist(), photo[has].tolist()))
 
-    A vote for P is dropped when P has a confirmed face in that photo (`held`: person per face,
-    -1 for none), or when another face of the same photo votes for P too (which of the two is P
-    is for the user to say).
+
+def _one_face_per_photo(vote: np.ndarray, anchor: np.ndarray, photo: np.ndarray) -> np.ndarray:
+    """Votes without those for a person who already holds a face of that photo.
+
+    `anchor` is the person each face is held by (confirmed, or a suggestion that stays), -1 for
+    none. A vote is what chains a face to a person unconditionally (a must-link), so it must not
+    give anyone two faces of one photo.
     """
+    held = _held(anchor, photo)
     out = vote.copy()
-    held = set(zip(held_by[held_by >= 0].tolist(), photo[held_by >= 0].tolist()))
-    voted = np.flatnonzero(vote >= 0)
-    keys = list(zip(vote[voted].tolist(), photo[voted].tolist()))
-    seen: dict[tuple[int, int], int] = {}
-    for key in keys:
-        seen[key] = seen.get(key, 0) + 1
-    for r, key in zip(voted.tolist(), keys):
-        if key in held or seen[key] > 1:
+    for r in np.flatnonzero(vote >= 0).tolist():
+        if (int(vote[r]), int(photo[r])) in held:
             out[r] = -1
     return out
 
@@ -434,13 +443,16 @@ def _assign(faces: _Faces, labels, node_anchor, movable, rejected, not_same, min
     for r in np.flatnonzero(movable):
         members.setdefault(int(labels[r]), []).append(int(r))
     # Persons without a confirmed face (unnamed albums, but also ones the user only named or hid)
-    # are re-used by the component most of their faces join: else a full run would leave a name
-    # with no face, or bring a hidden album back into People under a new id.
-    reusable = {p for (p,) in library.con.execute(
-        "SELECT id FROM persons p WHERE NOT EXISTS "
+    # are re-used by the component that holds their faces: else a full run would leave a name with
+    # no face, or bring a hidden album back into People under a new id.
+    reusable = {p: (bool(named), bool(hidden)) for p, named, hidden in library.con.execute(
+        "SELECT id, name IS NOT NULL, hidden FROM persons p WHERE NOT EXISTS "
         "(SELECT 1 FROM faces f WHERE f.person_id = p.id AND f.state = 'confirmed')")}
+    kept_by_user = {p for p, (named, hidden) in reusable.items() if named or hidden}
+    olds_all, counts_all = np.unique(faces.person[movable], return_counts=True)
+    old_faces = dict(zip(olds_all.tolist(), counts_all.tolist()))
     fixed_in = np.bincount(labels[~movable], minlength=int(labels.max()) + 1 if n else 0)
-    fresh = []
+    fresh = []  # (component, rows, big enough for an album of its own)
     for comp, rows in members.items():
         p = comp_anchor.get(comp)
         if p is not None:
@@ -448,25 +460,31 @@ def _assign(faces: _Faces, labels, node_anchor, movable, rejected, not_same, min
                 if (int(faces.ids[r]), p) not in rejected:
                     out[r] = p
             continue
-        if len(rows) + int(fixed_in[comp]) < min_album:
-            continue
-        fresh.append((comp, rows))
-    # Stable ids: greedy by overlap, each old album to at most one component.
+        big = len(rows) + int(fixed_in[comp]) >= min_album
+        if big or kept_by_user.intersection(faces.person[rows].tolist()):
+            fresh.append((comp, rows, big))
+    # Stable ids: greedy, each old album to at most one component. A name (or "hidden") goes first
+    # with the component that holds most of its faces; a hidden album only to a component it is
+    # most of, so as not to hide someone else's faces; then unnamed albums, by overlap.
     overlaps = []
-    for i, (comp, rows) in enumerate(fresh):
+    for i, (comp, rows, big) in enumerate(fresh):
         olds, counts = np.unique(faces.person[rows], return_counts=True)
-        for old, c in zip(olds, counts):
-            if old in reusable:
-                overlaps.append((-int(c), i, int(old)))
+        for old, c in zip(olds.tolist(), counts.tolist()):
+            if old not in reusable or (not big and old not in kept_by_user):
+                continue
+            hidden = reusable[old][1]
+            first = old in kept_by_user and 2 * c >= old_faces[old] and (not hidden or 2 * c >= len(rows))
+            overlaps.append((0 if first else 1, -c, i, old))
     taken_old, comp_person = set(), {}
-    for _, i, old in sorted(overlaps):
+    for _, _, i, old in sorted(overlaps):
         if i not in comp_person and old not in taken_old:
             comp_person[i] = old
             taken_old.add(old)
-    for i, (comp, rows) in enumerate(fresh):
+    for i, (comp, rows, big) in enumerate(fresh):
         old = comp_person.get(i)
         if old is None:
-            out[rows] = -(2 + i)  # a new album, numbered later
+            if big:
+                out[rows] = -(2 + i)  # a new album, numbered later
             continue
         # The old album's id comes back by overlap, not by a decision: faces the user rejected
         # from it stay in Unsorted, however close they are.

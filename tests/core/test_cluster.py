@@ -104,6 +104,57 @@ def test_a_person_confirmed_in_a_photo_is_not_suggested_for_its_other_faces(lib)
         assert not (got[1:6:2] == ann).any()  # her sister beside her, by vote, link or attachment
 
 
+def test_confirming_one_look_alike_frees_the_other_from_that_album(lib):
+    ids = fill_library(lib, _twins(0.4), faces_per_photo=2)
+    cluster.update_albums(lib)
+    album = int(_albums(lib)[0])  # both twins in one album
+    Review(lib).confirm(ids[0:6:2], album)  # the user confirms one twin there, photo by photo
+    for full in (False, True):
+        cluster.update_albums(lib, full=full)
+        assert not (_albums(lib)[1:6:2] == album).any()  # her sister's suggestions there are gone
+
+
+def test_a_name_keeps_its_faces_beside_a_bigger_album_and_below_the_album_size(lib):
+    x, _ = identity_vectors(2, 20)
+    ids = fill_library(lib, x)
+    cluster.update_albums(lib)
+    review = Review(lib)
+    alice = review.split(ids[:5], "Alice")
+    with lib.transaction() as con:  # as if the name had been given to an album of 5 (no confirmation)
+        con.execute("UPDATE faces SET state = 'suggested' WHERE person_id = ?", (alice,))
+    cluster.update_albums(lib, full=True)
+    got = _albums(lib)
+    assert (got[:20] == alice).all()  # the 15 unnamed faces of the same person join the name
+    lib.set_setting("min_album_size", 25)
+    cluster.update_albums(lib, full=True)
+    assert (_albums(lib)[:20] == alice).all()  # a name is not an album to tidy away
+    assert (_albums(lib)[20:] == -1).all()
+
+
+def test_attachment_puts_at_most_one_face_of_a_confirmed_photo_in_an_album():
+    # Two strays of photo 9 (where person 7 is confirmed) are each close to album 0; only one may join.
+    rng = np.random.default_rng(0)
+
+    def near(centre, spread, k):
+        v = centre + spread * rng.normal(size=(k, 512)) / np.sqrt(512)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    t, o = (v / np.linalg.norm(v) for v in rng.normal(size=(2, 512)))
+    x = np.concatenate([near(t, 0.5, 6), near(t, 0.5, 2), near(o, 0.3, 1)]).astype(np.float32)
+    n = len(x)
+    faces = cluster._Faces(ids=np.arange(n) + 100, x=x, person=np.array([-1] * 8 + [7]),
+                           state=np.array(["suggested"] * 8 + ["confirmed"]), good=np.ones(n, bool),
+                           clustered=np.ones(n, bool), photo=np.array([1, 2, 3, 4, 5, 6, 9, 9, 9]))
+    d = 2 - 2 * x @ x.T
+    np.fill_diagonal(d, np.inf)
+    out = cluster._attach_strays(faces, np.array([0] * 6 + [1, 2, 3]), np.array([-1] * 8 + [7]),
+                                 np.array([True] * 8 + [False]), np.arange(n), np.argsort(d, 1)[:, :5], set(),
+                                 cluster.Thresholds(1.15, 1.0, 1.5, 1.0, 1.5),
+                                 {"cluster_attach_margin": 1.0, "cluster_attach_spread": 10.0},
+                                 np.where(faces.photo == 9, 9, -1))
+    assert (out[:6] == 0).all() and (out[6:8] == 0).sum() == 1
+
+
 def test_album_ids_are_stable_across_full_reclusters(lib):
     fill_library(lib, identity_vectors(4, 6)[0])
     cluster.update_albums(lib)
