@@ -37,17 +37,24 @@ def test_anchors_from_groups():
         anchors_from_groups(3, [{0}, {0, 1}])
 
 
+def _random_graphs(most_value: int):
+    """(n, edges (E, 2), weights (E,), a value in -1..most_value per node, a seeded Random)."""
+    def arrays(case):
+        n, edge_list, values, rnd = case
+        edges = np.array(edge_list, dtype=np.int64).reshape(-1, 2)
+        return n, edges, np.array([rnd.random() for _ in range(len(edges))]), np.array(values), rnd
+
+    return st.integers(2, 25).flatmap(lambda n: st.tuples(
+        st.just(n),
+        st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=60),
+        st.lists(st.integers(-1, most_value), min_size=n, max_size=n),
+        st.randoms(use_true_random=False))).map(arrays)
+
+
 @settings(max_examples=30, deadline=None)
-@given(st.integers(2, 25).flatmap(lambda n: st.tuples(
-    st.just(n),
-    st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=60),
-    st.lists(st.integers(-1, 3), min_size=n, max_size=n),
-    st.randoms(use_true_random=False))))
+@given(_random_graphs(3))
 def test_never_joins_two_anchors(case):
-    n, edge_list, anchors, rnd = case
-    edges = np.array(edge_list, dtype=np.int64).reshape(-1, 2)
-    weights = np.array([rnd.random() for _ in range(len(edges))])
-    anchors = np.array(anchors)
+    n, edges, weights, anchors, rnd = case
     lab = components_with_cannot_link(n, edges, weights, anchors)
     for c in np.unique(lab):
         assert len(set(anchors[(lab == c) & (anchors >= 0)].tolist())) <= 1
@@ -153,16 +160,9 @@ def test_faces_of_one_photo_are_never_joined_unless_must_linked():
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.integers(2, 25).flatmap(lambda n: st.tuples(
-    st.just(n),
-    st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=60),
-    st.lists(st.integers(-1, 6), min_size=n, max_size=n),
-    st.randoms(use_true_random=False))))
+@given(_random_graphs(6))
 def test_no_component_holds_two_nodes_of_one_photo(case):
-    n, edge_list, photos, rnd = case
-    edges = np.array(edge_list, dtype=np.int64).reshape(-1, 2)
-    weights = np.array([rnd.random() for _ in range(len(edges))])
-    apart = np.array(photos)
+    n, edges, weights, apart, rnd = case
     lab = components_with_cannot_link(n, edges, weights, apart=apart)
     for c in np.unique(lab):
         held = apart[(lab == c) & (apart >= 0)]
