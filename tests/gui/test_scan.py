@@ -75,6 +75,15 @@ def test_drop_scans_in_background_and_ui_stays_responsive(qtbot, make_window, da
     for name in IDENTITIES:
         shutil.copytree(src / name, photos / name)
     (photos / "bill_clinton" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    # More bad input from the window's side: a truncated photo, an empty file, a text file named
+    # like a photo, and a name that is not UTF-8. Each must be listed with its reason.
+    first = sorted((photos / "hans_blix").iterdir())[0]
+    (photos / "hans_blix" / "truncated.jpg").write_bytes(first.read_bytes()[:700])
+    (photos / "hans_blix" / "empty.jpg").write_bytes(b"")
+    (photos / "kofi_annan" / "notes.jpg").write_text("not a photo")
+    bad_name = os.fsencode(photos / "kofi_annan") + b"/caf\xe9-broken.jpg"
+    with open(bad_name, "wb") as f:
+        f.write(b"\xff\xd8\xff\xe0 not really a jpeg")
     extra = tmp_path / "more"
     extra.mkdir()
     for p in sorted((src / "jennifer_aniston").iterdir())[:3]:
@@ -117,7 +126,11 @@ def test_drop_scans_in_background_and_ui_stays_responsive(qtbot, make_window, da
     assert {r for _, r in win.library.roots()} == {str(photos), str(extra)}
     assert win.errors_button.isVisible()
     errors = win.show_errors()
-    assert any("broken.jpg" in errors.table.item(r, 0).text() for r in range(errors.table.rowCount()))
+    listed = {errors.table.item(r, 0).text(): errors.table.item(r, 1).text() for r in range(errors.table.rowCount())}
+    for name in ("broken.jpg", "truncated.jpg", "empty.jpg", "notes.jpg", "-broken.jpg"):
+        hits = [path for path in listed if path.endswith(name) and (name != "broken.jpg" or "caf" not in path)]
+        assert len(hits) == 1, f"{name} is not listed once in the errors dialog: {sorted(listed)}"
+        assert listed[hits[0]].strip(), f"{hits[0]} is listed without a reason"
     screenshot(errors, "errors-dialog")
     errors.close()
     screenshot(win, "people-after-drop")
