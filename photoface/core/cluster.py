@@ -302,10 +302,10 @@ def update_albums(library: Library, full: bool = False,
     edges_g, _, pair_d = rank_order_edges(idx_g, dist_g, threshold, "approx", max_dist=limits.link, rows=rows)
     edges = good_rows[edges_g] if len(edges_g) else np.zeros((0, 2), np.int64)
     weights = pair_d.astype(np.float64)
-    must = _must_link_edges(faces, anchor, vote)
     node_anchor = anchor.copy()
     voted = vote >= 0
     node_anchor[voted] = vote[voted]
+    must = must_link_chains(node_anchor)  # each person's faces (confirmed, kept or voted) held together
     # Faces fixed in place (not movable, no anchor) take no part: they are not re-decided.
     fixed = ~movable & (node_anchor < 0)
     ok = ~(fixed[edges[:, 0]] | fixed[edges[:, 1]]) if len(edges) else np.zeros(0, bool)
@@ -421,13 +421,11 @@ def _one_face_per_photo(vote: np.ndarray, anchor: np.ndarray, photo: np.ndarray)
     return out
 
 
-def _must_link_edges(faces: _Faces, anchor: np.ndarray, vote: np.ndarray) -> np.ndarray:
-    """Zero-distance chains that hold each person's faces (confirmed, kept or voted) together."""
-    target = anchor.copy()
-    target[vote >= 0] = vote[vote >= 0]
-    rows = np.flatnonzero(target >= 0)
-    rows = rows[np.argsort(target[rows], kind="stable")]  # each person's rows together, in order
-    same = target[rows[1:]] == target[rows[:-1]]
+def must_link_chains(person: np.ndarray) -> np.ndarray:
+    """(E, 2) edges chaining the rows of each person (-1: none) together, for must-links."""
+    rows = np.flatnonzero(person >= 0)
+    rows = rows[np.argsort(person[rows], kind="stable")]  # each person's rows together, in order
+    same = person[rows[1:]] == person[rows[:-1]]
     return np.stack([rows[:-1][same], rows[1:][same]], axis=1).astype(np.int64)
 
 

@@ -42,7 +42,7 @@ import numpy as np
 
 from photoface.core import metrics
 from photoface.core.attach import attach_small_groups
-from photoface.core.cluster import active_model, thresholds
+from photoface.core.cluster import active_model, must_link_chains, thresholds
 from photoface.core.constraints import components_with_cannot_link
 from photoface.core.errors import Cancelled, PhotofaceError
 from photoface.core.knn import knn
@@ -264,9 +264,7 @@ def _albums(x: np.ndarray, anchor: np.ndarray, settings: dict) -> np.ndarray:
     # 2) Rank-order edges, must-links per person, components under cannot-link.
     edges, _, pair_d = rank_order_edges(idx, dist, float(settings["cluster_strictness"]), "approx",
                                         max_dist=max_dist)
-    must = [np.stack([m[:-1], m[1:]], 1) for p in np.unique(node[node >= 0])
-            if len(m := np.flatnonzero(node == p)) > 1]
-    must_e = np.concatenate(must) if must else np.zeros((0, 2), np.int64)
+    must_e = must_link_chains(node)
     all_e = np.concatenate([must_e, edges]) if len(edges) else must_e
     all_w = np.concatenate([np.zeros(len(must_e)), pair_d.astype(np.float64)])
     is_must = np.arange(len(all_e)) < len(must_e)
