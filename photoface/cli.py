@@ -171,17 +171,28 @@ def _person_id(lib, ref: str) -> int:
     return row[0]
 
 
-def _recluster(lib, full: bool) -> None:
-    from photoface.core.cluster import update_albums
+def _recluster(lib, full: bool, dry_run: bool = False) -> None:
+    """Groups faces; a full regroup first prints what it changes (and, with dry_run, stops there)."""
+    from photoface.core.cluster import plan_albums
+    from photoface.core.regroup import apply_plan, summarize
 
-    report = update_albums(lib, full=full)
+    plan = plan_albums(lib, full=full)
+    if full or dry_run:
+        for line in summarize(lib, plan).lines():
+            print(line)
+    if dry_run:
+        print("dry run: nothing was changed")
+        return
+    report = apply_plan(lib, plan, logged=full)
     print(f"albums: {report.albums} ({report.new_albums} new), {report.suggested_to_known} faces suggested "
           f"for known people, {report.unsorted} unsorted, {report.seconds:.1f}s")
+    if full:
+        print("`photoface undo` puts every album back as it was before this regroup")
 
 
 def cmd_cluster(args) -> int:
     with _library(args) as lib:
-        _recluster(lib, args.full)
+        _recluster(lib, args.full, args.dry_run)
     return 0
 
 
@@ -212,30 +223,62 @@ def cmd_people(args) -> int:
     return 0
 
 
-def _review_action(args, action, done: str | None = None) -> int:
-    """Runs `action(library, review)` as one decision; prints `done`, or what the action returned."""
+def _review_action(args, action) -> int:
+    """Runs `action(library, review)` (one decision) and prints the sentence it returns."""
     from photoface.core.review import Review
 
     with _library(args) as lib:
-        result = action(lib, Review(lib))
-    message = done if done is not None else result
+        message = action(lib, Review(lib))
     if message:
         print(message)
     return 0
 
 
+def _who(lib, person_id: int) -> str:
+    """A person as the CLI names it: 'person 6 (Bob, 36 faces)'."""
+    row = lib.con.execute(
+        "SELECT p.name, (SELECT COUNT(*) FROM faces f WHERE f.person_id = p.id "
+        "AND f.state IN ('confirmed', 'accepted', 'suggested')) FROM persons p WHERE p.id = ?",
+        (person_id,)).fetchone()
+    if row is None:
+        return f"person {person_id}"
+    name, n = row
+    return f"person {person_id} ({name or 'unnamed'}, {_plural(n, 'face')})"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _accepted_of(lib, person_id: int) -> int:
+    return lib.con.execute("SELECT COUNT(*) FROM faces WHERE person_id = ? AND state = 'accepted'",
+                           (person_id,)).fetchone()[0]
+
+
 def cmd_merge(args) -> int:
-    return _review_action(args, lambda lib, r: r.merge([_person_id(lib, s) for s in args.persons],
-                                                       _person_id(lib, args.into)),
-                          f"merged into {args.into}")
+    def act(lib, r):
+        sources = [_person_id(lib, s) for s in args.persons]
+        target = _person_id(lib, args.into)
+        were = ", ".join(_who(lib, s) for s in sources)
+        r.merge(sources, target)
+        return (f"merged {were} into {_who(lib, target)}; {_accepted_of(lib, target)} of its faces are "
+                f"accepted (kept together by every regroup)")
+    return _review_action(args, act)
 
 
 def cmd_split(args) -> int:
-    return _review_action(args, lambda lib, r: f"new person {r.split(args.faces, args.name)}")
+    def act(lib, r):
+        pid = r.split(args.faces, args.name)
+        return f"new {_who(lib, pid)} from {_plural(len(set(args.faces)), 'confirmed face')}"
+    return _review_action(args, act)
 
 
 def cmd_move(args) -> int:
-    return _review_action(args, lambda lib, r: r.move(args.faces, _person_id(lib, args.to)), "moved")
+    def act(lib, r):
+        pid = _person_id(lib, args.to)
+        r.move(args.faces, pid)
+        return f"moved {_plural(len(set(args.faces)), 'face')} to {_who(lib, pid)} (confirmed there)"
+    return _review_action(args, act)
 
 
 def cmd_rename(args) -> int:
@@ -250,37 +293,64 @@ def cmd_rename(args) -> int:
             if not args.merge:
                 print(f"photoface: {taken} (add --merge to merge person {pid} into it)", file=sys.stderr)
                 return 1
+            was = _who(lib, pid)
             review.merge([pid], taken.person_id)
-            print(f"merged into person {taken.person_id} ({taken.name})")
+            print(f"merged {was} into {_who(lib, taken.person_id)}")
+            return 0
+        if args.name.strip():
+            print(f"renamed {_who(lib, pid)}; {_accepted_of(lib, pid)} of its faces are accepted")
+        else:
+            print(f"{_who(lib, pid)} has no name now")
     return 0
 
 
 def cmd_confirm(args) -> int:
-    return _review_action(args, lambda lib, r: r.confirm(args.faces, _person_id(lib, args.person)), "confirmed")
+    def act(lib, r):
+        pid = _person_id(lib, args.person)
+        r.confirm(args.faces, pid)
+        return f"confirmed {_plural(len(set(args.faces)), 'face')} as {_who(lib, pid)}"
+    return _review_action(args, act)
 
 
 def cmd_reject(args) -> int:
-    return _review_action(args, lambda lib, r: r.reject(args.faces, _person_id(lib, args.person)), "rejected")
+    def act(lib, r):
+        pid = _person_id(lib, args.person)
+        r.reject(args.faces, pid)
+        return (f"{_plural(len(set(args.faces)), 'face')} will never be suggested for {_who(lib, pid)} again; "
+                f"they are in Unsorted unless confirmed elsewhere")
+    return _review_action(args, act)
 
 
 def cmd_hide(args) -> int:
-    return _review_action(args, lambda lib, r: r.set_hidden(_person_id(lib, args.person), not args.unhide),
-                          "shown" if args.unhide else "hidden")
+    def act(lib, r):
+        pid = _person_id(lib, args.person)
+        r.set_hidden(pid, not args.unhide)
+        return f"{_who(lib, pid)} is {'shown in People again' if args.unhide else 'hidden, with its faces'}"
+    return _review_action(args, act)
 
 
 def cmd_not_face(args) -> int:
-    return _review_action(args, lambda lib, r: r.not_a_face(args.faces), "marked as not a face")
+    def act(lib, r):
+        r.not_a_face(args.faces)
+        return f"{_plural(len(set(args.faces)), 'detection')} marked as not a face"
+    return _review_action(args, act)
 
 
 def cmd_not_same(args) -> int:
-    return _review_action(args, lambda lib, r: r.not_same_person(_person_id(lib, args.a), _person_id(lib, args.b)),
-                          "remembered: not the same person")
+    def act(lib, r):
+        a, b = _person_id(lib, args.a), _person_id(lib, args.b)
+        r.not_same_person(a, b)
+        return f"remembered: {_who(lib, a)} and {_who(lib, b)} are not the same person"
+    return _review_action(args, act)
 
 
 def cmd_undo(args) -> int:
+    from photoface.core.review import describe_action
+
     def act(lib, r):
         done = r.undo() if args.command == "undo" else r.redo()
-        return f"{args.command}: {done[1]} (decision {done[0]})" if done else f"nothing to {args.command}"
+        verb = "undone" if args.command == "undo" else "redone"
+        return f"{verb}: {describe_action(done[1])} (decision {done[0]})" if done else f"nothing to {args.command}"
     return _review_action(args, act)
 
 
@@ -339,6 +409,7 @@ def cmd_export(args) -> int:
         ids = [_person_id(lib, p) for p in args.persons] if args.persons else None
         try:
             report = export_albums(lib, args.dest, ids, mode=args.mode, xmp=args.xmp,
+                                   include_suggested=args.include_suggested,
                                    progress=_count_progress("exporting"), cancel=cancel)
         except KeyboardInterrupt:
             cancel.set()
@@ -397,7 +468,6 @@ def _finetune_progress(label: str = "learning"):
 def cmd_finetune(args) -> int:
     from photoface.core.errors import Cancelled
     from photoface.core.finetune import NotEnoughToLearn, finetune
-    from photoface.core.models import activate_model
 
     cancel = threading.Event()
     with _library(args) as lib:
@@ -422,8 +492,7 @@ def cmd_finetune(args) -> int:
         if result.accepted and result.model_id:
             if args.activate:
                 try:
-                    report = activate_model(lib, result.model_id, progress=_finetune_progress("re-embedding"),
-                                            cancel=cancel)
+                    report = _switch_model(lib, result.model_id, cancel=cancel)
                 except (Cancelled, KeyboardInterrupt):
                     print("photoface: switching cancelled; the previous model stays in use "
                           "(`photoface use-model` resumes)", file=sys.stderr)
@@ -457,19 +526,33 @@ def cmd_models(args) -> int:
     return 0
 
 
+def _switch_model(lib, model_id: str, dry_run: bool = False, cancel=None):
+    """Re-embeds, prints what the switch changes in the albums and (unless dry_run) switches."""
+    from photoface.core.models import apply_activation, prepare_activation
+    from photoface.core.regroup import summarize
+
+    plan, report = prepare_activation(lib, model_id, progress=_finetune_progress("re-embedding"), cancel=cancel)
+    for line in summarize(lib, plan).lines():
+        print(line)
+    if dry_run:
+        print(f"dry run: still using {report.previous} (the new embeddings are kept for later)")
+        return None
+    return apply_activation(lib, plan, report)
+
+
 def cmd_use_model(args) -> int:
     from photoface.core.errors import Cancelled
-    from photoface.core.models import activate_model
 
     with _library(args) as lib:
         try:
-            report = activate_model(lib, args.model, progress=_finetune_progress("re-embedding"))
+            report = _switch_model(lib, args.model, args.dry_run)
         except (Cancelled, KeyboardInterrupt):
             print("photoface: switching cancelled; the previous model stays in use (run again to resume)",
                   file=sys.stderr)
             return 130
-        print(f"now using model {report.model_id} (was {report.previous}); "
-              f"{report.reembedded} faces re-embedded, albums updated")
+        if report is not None:
+            print(f"now using model {report.model_id} (was {report.previous}); "
+                  f"{report.reembedded} faces re-embedded, albums updated; `photoface undo` switches back")
     return 0
 
 
@@ -517,6 +600,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("cluster", help="group new faces into person albums (--full: all undecided faces)")
     p.add_argument("--full", action="store_true")
+    p.add_argument("--dry-run", action="store_true", help="print what would change and change nothing")
     p.set_defaults(func=cmd_cluster)
 
     p = sub.add_parser("people", help="person albums: id, name, faces, confirmed")
@@ -580,6 +664,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--persons", nargs="+", metavar="NAME_OR_ID", help="default: every named person")
     p.add_argument("--mode", choices=("copy", "hardlink", "symlink"), default="copy")
     p.add_argument("--xmp", action="store_true", help="write PHOTO.xmp sidecars with MWG face regions")
+    p.add_argument("--include-suggested", action="store_true",
+                   help="also faces only suggested for a person (default: confirmed and accepted faces)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("import-xmp", help="name faces from the XMP face regions of the photos under DIR")
@@ -598,6 +684,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("use-model", help="switch to a model version (re-embeds every face): ID or shipped")
     p.add_argument("model")
+    p.add_argument("--dry-run", action="store_true", help="print what would change in the albums; do not switch")
     p.set_defaults(func=cmd_use_model)
 
     return parser
@@ -652,6 +739,11 @@ def main(argv: list[str] | None = None) -> int:
     except PhotofaceError as exc:
         print(f"photoface: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # `photoface people | head`: the reader left. Point stdout at nothing so that Python's
+        # flush at exit does not raise again, and end quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ component takes the id of the unnamed album most of its faces came from.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import threading
 import time
@@ -42,7 +43,8 @@ from photoface.core.config import model_version
 from photoface.core.constraints import components_with_cannot_link
 from photoface.core.errors import Cancelled
 from photoface.core.rank_order import rank_order_edges
-from photoface.core.store import Library
+from photoface.core.review import HELD_STATES
+from photoface.core.store import EMBED_DIM, Library
 
 log = logging.getLogger(__name__)
 
@@ -132,8 +134,8 @@ def _load_faces(library: Library, model: str) -> _Faces:
              AND EXISTS (SELECT 1 FROM locations l WHERE l.photo_id = f.photo_id AND l.status = 'ok')
            ORDER BY f.id""", (model,)).fetchall()
     n = len(rows)
-    x = np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(n, 512).copy() if n \
-        else np.zeros((0, 512), np.float32)
+    x = np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(n, EMBED_DIM).copy() if n \
+        else np.zeros((0, EMBED_DIM), np.float32)
     size = np.array([max(r[4], r[5]) for r in rows], np.float32)
     sharp = np.array([r[6] if r[6] is not None else 1e9 for r in rows], np.float32)
     score = np.array([r[7] for r in rows], np.float32)
@@ -143,7 +145,7 @@ def _load_faces(library: Library, model: str) -> _Faces:
         ids=np.array([r[0] for r in rows], np.int64), x=x,
         person=np.array([r[2] for r in rows], np.int64),
         state=np.array([r[3] for r in rows], dtype="<U10"),
-        good=good | np.array([r[3] == "confirmed" for r in rows], bool),
+        good=good | np.array([r[3] in HELD_STATES for r in rows], bool),
         clustered=np.array([bool(r[8]) for r in rows], bool),
         photo=np.array([r[9] for r in rows], np.int64))
 
@@ -239,11 +241,32 @@ def update_albums(library: Library, full: bool = False,
 
     Incremental by default: faces no run has seen join existing albums or form new ones, and
     earlier suggestions stay. With full=True every face without a decision is placed again
-    (album ids are kept where their faces stay together).
+    (album ids are kept where their faces stay together), and the change is one entry of the
+    decision log ("Regroup Faces"), so undo restores the albums exactly as they were.
     """
+    from photoface.core.regroup import apply_plan
+
+    plan = plan_albums(library, full=full, progress=progress, cancel=cancel)
+    return apply_plan(library, plan, logged=full)
+
+
+def plan_albums(library: Library, full: bool = False,
+                progress: Callable[[int, int], None] | None = None,
+                cancel: threading.Event | None = None, model: str | None = None):
+    """What `update_albums` would do, computed and not written (see core/regroup.py).
+
+    Args:
+        model: the model version whose embeddings to group (default: the active one); a model
+            switch plans with the new version before it switches.
+
+    Returns:
+        a `regroup.AlbumPlan`.
+    """
+    from photoface.core.regroup import AlbumPlan
+
     t0 = time.perf_counter()
     report = ClusterReport()
-    model = active_model(library)
+    model = model or active_model(library)
     settings = library.settings()
     k = int(settings["cluster_k"])
     threshold = float(settings["cluster_strictness"])
@@ -260,7 +283,7 @@ def update_albums(library: Library, full: bool = False,
     n = len(faces.ids)
     report.faces_considered = n
     if n == 0:
-        return report
+        return AlbumPlan.empty(model, full, report)
     good_rows = np.flatnonzero(faces.good)
     rest_rows = np.flatnonzero(~faces.good)
     # Neighbour lists do not depend on decisions: even a full run reuses them (rebuilt only when
@@ -272,7 +295,8 @@ def update_albums(library: Library, full: bool = False,
              n, limits.scale, limits.link, limits.album)
     step(1)
 
-    free = faces.state != "confirmed"
+    held = np.isin(faces.state, HELD_STATES)
+    free = ~held
     confirmed_here = _held(np.where(~free, faces.person, -1), faces.photo)
     # Incremental: faces no run has seen, plus Unsorted ones (new neighbours may now claim them),
     # plus suggestions for a person the user has since confirmed in the same photo.
@@ -282,8 +306,9 @@ def update_albums(library: Library, full: bool = False,
     rejected = _rejections(library)
     not_same = _not_same(library)
 
-    # Anchors: confirmed faces always; in an incremental run, suggestions that stay also anchor.
-    anchor = np.where(faces.state == "confirmed", faces.person, -1)
+    # Anchors: confirmed and accepted faces always; in an incremental run, suggestions that stay
+    # also anchor.
+    anchor = np.where(held, faces.person, -1)
     if not full:
         anchor = np.where((faces.state == "suggested") & ~movable, faces.person, anchor)
 
@@ -292,7 +317,7 @@ def update_albums(library: Library, full: bool = False,
     # of tiny faces that all look alike; a photo where the user confirmed a face is certain, though:
     # its other faces are not that person. (Applied to every photo, sports_celebrities fell from
     # 0.885 to 0.851 BCubed F.)
-    apart = np.where(np.isin(faces.photo, faces.photo[faces.state == "confirmed"]), faces.photo, -1)
+    apart = np.where(np.isin(faces.photo, faces.photo[held]), faces.photo, -1)
     vote = _one_face_per_photo(_vote(faces, good_rows, rest_rows, idx_g, dist_g, movable, rejected, limits.link),
                                anchor, faces.photo)
     step(2)
@@ -320,10 +345,11 @@ def update_albums(library: Library, full: bool = False,
     step(3)
 
     assignment = _assign(faces, labels, node_anchor, movable, rejected, not_same, min_album, library)
-    _write(library, faces, assignment, movable, report)
     report.seconds = time.perf_counter() - t0
     step(4)
-    return report
+    rows = np.flatnonzero(movable)
+    return AlbumPlan(model=model, full=full, face_ids=faces.ids[rows], before_person=faces.person[rows],
+                     before_state=faces.state[rows], after_person=assignment[rows], report=report)
 
 
 def _attach_strays(faces: _Faces, labels, node_anchor, movable, good_rows, idx_g, rejected,
@@ -353,7 +379,7 @@ def _attach_strays(faces: _Faces, labels, node_anchor, movable, good_rows, idx_g
     may_move = movable & (node_anchor < 0) & faces.good
     return attach_small_groups(labels, faces.x, neighbours, may_move, limits.attach,
                                float(settings["cluster_attach_margin"]), float(settings["cluster_attach_spread"]),
-                               allowed, confirmed_groups=np.unique(labels[faces.state == "confirmed"]))
+                               allowed, confirmed_groups=np.unique(labels[np.isin(faces.state, HELD_STATES)]))
 
 
 def _rejections(library: Library) -> set[tuple[int, int]]:
@@ -368,7 +394,7 @@ def _vote(faces: _Faces, good_rows, rest_rows, idx_g, dist_g, movable, rejected,
     """Person id suggested by the nearest confirmed faces, per face row (-1: no clear winner)."""
     n = len(faces.ids)
     vote = np.full(n, -1, np.int64)
-    confirmed = faces.state == "confirmed"
+    confirmed = np.isin(faces.state, HELD_STATES)
     if not confirmed.any():
         return vote
     # Neighbour lists in face rows: good faces have them; others query the good ones.
@@ -440,12 +466,13 @@ def _assign(faces: _Faces, labels, node_anchor, movable, rejected, not_same, min
     members: dict[int, list[int]] = {}
     for r in np.flatnonzero(movable):
         members.setdefault(int(labels[r]), []).append(int(r))
-    # Persons without a confirmed face (unnamed albums, but also ones the user only named or hid)
-    # are re-used by the component that holds their faces: else a full run would leave a name with
-    # no face, or bring a hidden album back into People under a new id.
+    # Persons without a confirmed or accepted face (unnamed albums, but also a named or hidden one
+    # whose every face the user took out) are re-used by the component that holds their faces:
+    # else a full run would leave a name with no face, or bring a hidden album back into People
+    # under a new id.
     reusable = {p: (bool(named), bool(hidden)) for p, named, hidden in library.con.execute(
         "SELECT id, name IS NOT NULL, hidden FROM persons p WHERE NOT EXISTS "
-        "(SELECT 1 FROM faces f WHERE f.person_id = p.id AND f.state = 'confirmed')")}
+        "(SELECT 1 FROM faces f WHERE f.person_id = p.id AND f.state IN ('confirmed', 'accepted'))")}
     kept_by_user = {p for p, (named, hidden) in reusable.items() if named or hidden}
     olds_all, counts_all = np.unique(faces.person[movable], return_counts=True)
     old_faces = dict(zip(olds_all.tolist(), counts_all.tolist()))
@@ -490,75 +517,56 @@ def _assign(faces: _Faces, labels, node_anchor, movable, rejected, not_same, min
     return out
 
 
-def _write(library: Library, faces: _Faces, assignment: np.ndarray, movable: np.ndarray,
-           report: ClusterReport) -> None:
-    now = time.time()
-    with library.transaction() as con:
-        new_ids: dict[int, int] = {}
-        for code in sorted({int(a) for a in assignment if a <= -2}):
-            new_ids[code] = con.execute("INSERT INTO persons(name, created_at) VALUES (NULL, ?)", (now,)).lastrowid
-        report.new_albums = len(new_ids)
-        confirmed_persons = {p for (p,) in con.execute(
-            "SELECT DISTINCT person_id FROM faces WHERE state = 'confirmed' AND person_id IS NOT NULL")}
-        updates = []
-        for r in np.flatnonzero(movable):
-            a = int(assignment[r])
-            person = new_ids.get(a, a) if a != -1 else None
-            state = "suggested" if person is not None else "undecided"
-            if person in confirmed_persons and faces.person[r] != person:
-                report.suggested_to_known += 1
-            updates.append((person, state, int(faces.ids[r])))
-        con.executemany("UPDATE faces SET person_id = ?, state = ?, clustered = 1 WHERE id = ? "
-                        "AND state IN ('undecided', 'suggested')", updates)
-        con.execute("UPDATE faces SET clustered = 1 WHERE clustered = 0 AND state = 'confirmed'")
-        # Junk albums: unnamed, not hidden, with no face left and no decision pointing at them.
-        con.execute("""DELETE FROM persons WHERE name IS NULL AND hidden = 0
-                       AND NOT EXISTS (SELECT 1 FROM faces f WHERE f.person_id = persons.id)
-                       AND NOT EXISTS (SELECT 1 FROM rejections r WHERE r.person_id = persons.id)
-                       AND NOT EXISTS (SELECT 1 FROM not_same_person s WHERE persons.id IN (s.a, s.b))""")
-        report.albums = con.execute("SELECT COUNT(*) FROM persons").fetchone()[0]
-        report.unsorted = sum(1 for p, _, _ in updates if p is None)
-
-
 # --- suggestions ----------------------------------------------------------------------------
 
-def _person_vectors(library: Library, model: str, person_id: int, confirmed_only: bool) -> np.ndarray:
-    states = "('confirmed')" if confirmed_only else "('confirmed', 'suggested')"
+def _person_vectors(library: Library, model: str, person_id: int,
+                    states: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(face ids, vectors) of a person's faces in `states`."""
     rows = library.con.execute(
-        f"SELECT e.vec FROM faces f JOIN embeddings e ON e.face_id = f.id AND e.model = ? "
-        f"WHERE f.person_id = ? AND f.state IN {states}", (model, person_id)).fetchall()
+        "SELECT f.id, e.vec FROM faces f JOIN embeddings e ON e.face_id = f.id AND e.model = ? "
+        "WHERE f.person_id = ? AND f.state IN (SELECT value FROM json_each(?))",
+        (model, person_id, json.dumps(list(states)))).fetchall()
+    ids = np.array([r[0] for r in rows], np.int64)
     if not rows:
-        return np.zeros((0, 512), np.float32)
-    return np.frombuffer(b"".join(r[0] for r in rows), np.float32).reshape(len(rows), 512)
+        return ids, np.zeros((0, EMBED_DIM), np.float32)
+    return ids, np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(len(rows), EMBED_DIM)
 
 
 def person_suggestions(library: Library, person_id: int, limit: int = 60) -> list[tuple[int, float]]:
-    """(face id, distance) of the unconfirmed faces most likely to be this person, best first.
+    """(face id, distance) of the faces to ask "Is this NAME?" about, most likely first.
 
-    The distance is the mean squared L2 distance to the person's 3 nearest confirmed faces (all
-    its faces when none is confirmed). Rejected faces are never offered; answering re-ranks.
+    Candidates are the undecided and suggested faces, and the person's own accepted faces (kept
+    with the album, not yet confirmed one by one). The distance is the mean squared L2 distance to
+    the person's 3 nearest confirmed faces (its accepted, then all its faces when none is
+    confirmed; a face is never compared with itself). Rejected faces are never offered;
+    answering re-ranks.
     """
     model = active_model(library)
-    ref = _person_vectors(library, model, person_id, confirmed_only=True)
-    if len(ref) == 0:
-        ref = _person_vectors(library, model, person_id, confirmed_only=False)
-    if len(ref) == 0:
+    for states in (("confirmed",), HELD_STATES, ("confirmed", "accepted", "suggested")):
+        ref_ids, ref = _person_vectors(library, model, person_id, states)
+        if len(ref):
+            break
+    else:
         return []
     rows = library.con.execute(
         """SELECT f.id, e.vec FROM faces f JOIN embeddings e ON e.face_id = f.id AND e.model = ?
-           WHERE f.state IN ('undecided', 'suggested')
+           WHERE (f.state IN ('undecided', 'suggested') OR (f.state = 'accepted' AND f.person_id = ?))
              AND NOT EXISTS (SELECT 1 FROM rejections r WHERE r.face_id = f.id AND r.person_id = ?)
              AND EXISTS (SELECT 1 FROM locations l WHERE l.photo_id = f.photo_id AND l.status = 'ok')""",
-        (model, person_id)).fetchall()
+        (model, person_id, person_id)).fetchall()
     if not rows:
         return []
     ids = np.array([r[0] for r in rows], np.int64)
-    x = np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(len(rows), 512)
-    near = min(3, len(ref))
+    x = np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(len(rows), EMBED_DIM)
     d = np.maximum(2.0 - 2.0 * (x @ ref.T), 0.0)
-    score = np.sort(d, axis=1)[:, :near].mean(axis=1)
+    d[ids[:, None] == ref_ids[None, :]] = np.inf  # not itself
+    near = min(3, len(ref))
+    nearest = np.sort(d, axis=1)[:, :near]
+    finite = np.isfinite(nearest)
+    score = np.where(finite.any(axis=1), np.where(finite, nearest, 0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1),
+                     np.inf)
     order = np.argsort(score, kind="stable")[:limit]
-    return [(int(ids[i]), float(score[i])) for i in order]
+    return [(int(ids[i]), float(score[i])) for i in order if np.isfinite(score[i])]
 
 
 def merge_suggestions(library: Library, limit: int = 20, max_dist: float = 1.0) -> list[tuple[int, int, float]]:
@@ -572,17 +580,17 @@ def merge_suggestions(library: Library, limit: int = 20, max_dist: float = 1.0) 
         """SELECT f.person_id, p.name IS NOT NULL, e.vec FROM faces f
            JOIN persons p ON p.id = f.person_id
            JOIN embeddings e ON e.face_id = f.id AND e.model = ?
-           WHERE f.state IN ('confirmed', 'suggested')
+           WHERE f.state IN ('confirmed', 'accepted', 'suggested')
              AND EXISTS (SELECT 1 FROM locations l WHERE l.photo_id = f.photo_id AND l.status = 'ok')""",
         (model,)).fetchall()
     if not rows:
         return []
     person = np.array([r[0] for r in rows], np.int64)
-    x = np.frombuffer(b"".join(r[2] for r in rows), np.float32).reshape(len(rows), 512)
+    x = np.frombuffer(b"".join(r[2] for r in rows), np.float32).reshape(len(rows), EMBED_DIM)
     ids, inv = np.unique(person, return_inverse=True)
     if len(ids) < 2:
         return []
-    sums = np.zeros((len(ids), 512), np.float64)
+    sums = np.zeros((len(ids), EMBED_DIM), np.float64)
     np.add.at(sums, inv, x)
     m = (sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)).astype(np.float32)
     named = np.zeros(len(ids), bool)

@@ -5,8 +5,9 @@ temporary name in the destination folder, fsynced and renamed, so a crash or a f
 leaves no half file; an existing different file is never overwritten (the new one gets a
 " (1)" suffix); an existing identical file is left alone, so a re-export only adds what is new.
 The destination gets an index, `photoface-export.json`: person, source and exported path, and
-face boxes of every exported photo. Optional XMP sidecars (`photo.jpg.xmp`, digiKam's naming)
-carry the face names as MWG regions.
+face boxes (with each face's state: confirmed, accepted or suggested) of every exported photo.
+By default only faces the user confirmed or accepted go out; suggestions only when asked for.
+Optional XMP sidecars (`photo.jpg.xmp`, digiKam's naming) carry the face names as MWG regions.
 """
 
 from __future__ import annotations
@@ -126,6 +127,8 @@ class PlannedPhoto:
         source: the original file (None when no file of it is on disk now).
         name: the file name it gets in the album folder.
         boxes: this person's face boxes, pixels of the upright image.
+        states: each face's state: confirmed, accepted (kept in the album by the user) or
+            suggested (only with include_suggested).
     """
 
     photo_id: int
@@ -133,6 +136,7 @@ class PlannedPhoto:
     source: str | None
     name: str
     boxes: list[Box]
+    states: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -164,14 +168,22 @@ def _source_of(library: Library, photo_id: int, first: str | None) -> str | None
     return None
 
 
+#: Faces the user accepted as their person: what export and XMP carry by default.
+USER_STATES = ("confirmed", "accepted")
+
+
+def _states(include_suggested: bool) -> tuple[str, ...]:
+    return USER_STATES + (("suggested",) if include_suggested else ())
+
+
 def plan_export(library: Library, person_ids: Iterable[int] | None = None,
-                include_suggested: bool = True, previous: dict | None = None) -> list[AlbumPlan]:
+                include_suggested: bool = False, previous: dict | None = None) -> list[AlbumPlan]:
     """What an export would write, without touching the disk (for a dialog's counts too).
 
     Args:
         person_ids: the persons to export; None: every named, not hidden person.
-        include_suggested: also the faces suggested for a person (as its album shows them),
-            not only the confirmed ones.
+        include_suggested: also the faces only suggested for a person (as its album shows
+            them), not only the confirmed and accepted ones.
         previous: the destination's earlier index (see `read_index`): photos keep the file
             names they were given then.
 
@@ -187,8 +199,7 @@ def plan_export(library: Library, person_ids: Iterable[int] | None = None,
     sha_of = dict(library.con.execute("SELECT id, sha256 FROM photos").fetchall())
     plans = []
     for pid, name in selected:
-        faces = [f for f in people.person_faces(library, pid)
-                 if include_suggested or f.state == "confirmed"]
+        faces = [f for f in people.person_faces(library, pid) if f.state in _states(include_suggested)]
         by_photo: dict[int, list] = {}
         for f in faces:
             by_photo.setdefault(f.photo_id, []).append(f)
@@ -196,7 +207,8 @@ def plan_export(library: Library, person_ids: Iterable[int] | None = None,
         for photo_id, fs in sorted(by_photo.items()):
             source = _source_of(library, photo_id, fs[0].path)
             base = safe_file_name(os.path.basename(source or fs[0].path or f"photo-{photo_id}.jpg"))
-            photos.append(PlannedPhoto(photo_id, sha_of[photo_id], source, base, [f.box for f in fs]))
+            photos.append(PlannedPhoto(photo_id, sha_of[photo_id], source, base, [f.box for f in fs],
+                                       [f.state for f in fs]))
         folder = folders[pid]
         _name_files(photos, {sha: n for (fo, sha), n in before.items() if fo == folder})
         plans.append(AlbumPlan(pid, name, folder, photos))
@@ -241,6 +253,7 @@ class ExportedPhoto:
     path: str  # relative to the destination, "/"-separated
     how: str  # copied, hardlinked, symlinked, copied-not-linked, unchanged
     boxes: list[Box]
+    states: list[str] = field(default_factory=list)
     sidecar: str | None = None
     sidecar_sha256: str | None = None
 
@@ -448,7 +461,7 @@ def _index(report: ExportReport, plans: list[AlbumPlan], previous: dict | None) 
     for it in report.items:
         folder = it.path.rsplit("/", 1)[0]
         entry = {"photo_id": it.photo_id, "sha256": it.sha256, "source": it.source, "path": it.path,
-                 "how": it.how, "faces": [_box_json(b) for b in it.boxes]}
+                 "how": it.how, "faces": [_box_json(b) for b in it.boxes], "face_states": it.states}
         if it.sidecar:
             entry.update(sidecar=it.sidecar, sidecar_sha256=it.sidecar_sha256)
         persons[folder]["photos"].append(entry)
@@ -463,9 +476,8 @@ def _index(report: ExportReport, plans: list[AlbumPlan], previous: dict | None) 
 
 
 def _photo_xmp(library: Library, photo_id: int, source: str, include_suggested: bool) -> bytes:
-    states = ("confirmed", "suggested") if include_suggested else ("confirmed",)
     faces = [(f.person_name, f.box) for f in people.photo_faces(library, photo_id)
-             if f.person_name and f.state in states]
+             if f.person_name and f.state in _states(include_suggested)]
     width, height = library.con.execute("SELECT width, height FROM photos WHERE id = ?", (photo_id,)).fetchone()
     return region_xmp(width, height, read_orientation(source), faces)
 
@@ -481,7 +493,7 @@ def _disk_error(exc: OSError, destination: str) -> ExportError:
 
 def export_albums(library: Library, destination: str | os.PathLike,
                   person_ids: Iterable[int] | None = None, mode: str = "copy", xmp: bool = False,
-                  include_suggested: bool = True,
+                  include_suggested: bool = False,
                   progress: Callable[[int, int], None] | None = None,
                   cancel: threading.Event | None = None) -> ExportReport:
     """Exports person albums into `destination/<person name>/`.
@@ -493,7 +505,8 @@ def export_albums(library: Library, destination: str | os.PathLike,
             report's notes) or "symlink" (absolute links to the originals).
         xmp: also write `<file>.xmp` sidecars with MWG face regions next to each exported
             photo (never next to the originals).
-        include_suggested: export faces suggested for a person too, as the album shows them.
+        include_suggested: export faces only suggested for a person too, as the album shows
+            them (default: the faces the user confirmed or accepted).
         progress: called (done, total) after each album photo.
         cancel: when set, stops between photos and raises Cancelled (what is done stays).
 
@@ -551,7 +564,8 @@ def export_albums(library: Library, destination: str | os.PathLike,
                 try:
                     name, how = exporter.place(os.path.abspath(photo.source), folder_abs, photo.name)
                     item = ExportedPhoto(plan.person_id, plan.name, photo.photo_id, photo.sha256,
-                                         photo.source, f"{plan.folder}/{name}", how, photo.boxes)
+                                         photo.source, f"{plan.folder}/{name}", how, photo.boxes,
+                                         photo.states)
                     counter = "copied" if how == "copied-not-linked" else how
                     setattr(report, counter, getattr(report, counter) + 1)
                     if xmp:
@@ -648,7 +662,7 @@ def write_sidecars_beside_originals(library: Library, person_ids: Iterable[int] 
 
     Only for a user who asks for it explicitly (export never does this). The photos are not
     touched; an existing sidecar is never overwritten (digiKam or Lightroom may own it).
-    Confirmed faces only unless include_suggested.
+    Confirmed and accepted faces only unless include_suggested.
     """
     report = SidecarReport()
     photo_ids = sorted({ph.photo_id for plan in plan_export(library, person_ids, include_suggested)

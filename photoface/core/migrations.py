@@ -122,7 +122,68 @@ def _to_v3(con: sqlite3.Connection) -> None:
     con.execute("CREATE INDEX faces_person_cover ON faces(person_id, state, score, w, photo_id)")
 
 
-MIGRATIONS = [_to_v1, _to_v2, _to_v3]
+_FACES_V4 = """
+    CREATE TABLE faces_v4(
+        id         INTEGER PRIMARY KEY,
+        photo_id   INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL,
+        score      REAL NOT NULL,
+        landmarks  BLOB,
+        sharpness  REAL,
+        thumb      BLOB NOT NULL,
+        crop       BLOB NOT NULL,
+        source     TEXT NOT NULL DEFAULT 'detector' CHECK (source IN ('detector', 'manual')),
+        person_id  INTEGER REFERENCES persons(id) ON DELETE SET NULL,
+        -- accepted: the user saw the face in its person's album and kept it there (named the
+        -- album, merged it, hid it); held like a confirmed face, shown as not yet confirmed.
+        state      TEXT NOT NULL DEFAULT 'undecided'
+                   CHECK (state IN ('undecided', 'suggested', 'accepted', 'confirmed', 'not_face')),
+        created_at REAL NOT NULL,
+        clustered  INTEGER NOT NULL DEFAULT 0
+    )"""
+
+
+def _to_v4(con: sqlite3.Connection) -> None:
+    # SQLite cannot change a CHECK constraint in place: the faces table is rebuilt (SQLite's
+    # documented procedure; `migrate` turns foreign keys off around it so that dropping the old
+    # table cascades nothing), then the faces the user kept in a named, merged or hidden person
+    # become 'accepted'.
+    con.execute(_FACES_V4)
+    con.execute("INSERT INTO faces_v4 SELECT id, photo_id, x, y, w, h, score, landmarks, sharpness, thumb, "
+                "crop, source, person_id, state, created_at, clustered FROM faces")
+    con.execute("DROP TABLE faces")
+    con.execute("ALTER TABLE faces_v4 RENAME TO faces")
+    con.execute("CREATE INDEX faces_photo ON faces(photo_id)")
+    con.execute("CREATE INDEX faces_person ON faces(person_id)")
+    con.execute("CREATE INDEX faces_person_cover ON faces(person_id, state, score, w, photo_id)")
+    if con.execute("PRAGMA foreign_key_check").fetchone() is not None:
+        raise StoreError("the library's faces table does not match its photos and persons; not migrated")
+    _accept_seen_faces(con)
+
+
+def _accept_seen_faces(con: sqlite3.Connection) -> None:
+    """Faces a user kept in a person by naming, merging or hiding it become 'accepted'.
+
+    The decision log says which persons were named, merged into or hidden (and when); the
+    suggestions such a person holds now that existed at that moment are what the user saw. Later
+    arrivals stay suggestions.
+    """
+    import json
+
+    seen_at: dict[int, float] = {}
+    for at, action, params in con.execute(
+            "SELECT at, action, params FROM decisions WHERE undone = 0 AND action IN ('rename', 'merge', 'hide')"):
+        p = json.loads(params)
+        person = p.get("target") if action == "merge" else p.get("person")
+        if person is None or (action == "rename" and not p.get("name")):
+            continue
+        seen_at[int(person)] = max(seen_at.get(int(person), 0.0), float(at))
+    for person, at in seen_at.items():
+        con.execute("UPDATE faces SET state = 'accepted' WHERE person_id = ? AND state = 'suggested' "
+                    "AND created_at <= ?", (person, at))
+
+
+MIGRATIONS = [_to_v1, _to_v2, _to_v3, _to_v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -132,6 +193,16 @@ def migrate(con: sqlite3.Connection) -> int:
     Raises:
         StoreError: the library was written by a newer photoface.
     """
+    # Off while migrating: rebuilding a table (v4) must not cascade deletes into its children.
+    # (The pragma is a no-op inside a transaction, so it is set here, outside every step.)
+    con.execute("PRAGMA foreign_keys=OFF")
+    try:
+        return _migrate_steps(con)
+    finally:
+        con.execute("PRAGMA foreign_keys=ON")
+
+
+def _migrate_steps(con: sqlite3.Connection) -> int:
     while True:
         con.execute("BEGIN IMMEDIATE")
         try:

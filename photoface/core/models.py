@@ -170,27 +170,24 @@ class ActivationReport:
     previous: str
     knn_caches_removed: int = 0
     cluster: Any = None
+    summary: dict = field(default_factory=dict)
 
 
-def activate_model(library: Library, model_id: str,
-                   progress: Callable[[int, int], None] | None = None,
-                   cancel: threading.Event | None = None,
-                   batch_size: int = 64) -> ActivationReport:
-    """Makes `model_id` (or "shipped") the library's model; also how to roll back to any version.
+def prepare_activation(library: Library, model_id: str,
+                       progress: Callable[[int, int], None] | None = None,
+                       cancel: threading.Event | None = None,
+                       batch_size: int = 64) -> tuple[Any, ActivationReport]:
+    """Everything a switch to `model_id` needs, short of switching: re-embeds every face and
+    plans the regroup under the new version (`regroup.AlbumPlan`, with the settings to switch).
 
-    1. Re-embeds every face without an embedding of the target version (resumable; cancel keeps
-       what was done and leaves the current model in use).
-    2. When every face has one, sets the model's verify threshold (if its info.json has one) and
-       switches `active_weights` (one transaction).
-    3. Removes the neighbour-list caches and re-clusters the undecided faces (`update_albums(full=
-       True)`); confirmed faces, rejections and names are never changed.
+    Re-embedding is resumable; cancel keeps what was done and leaves the current model in use.
 
     Raises:
         UnknownModel: no such model in this library.
-        Cancelled: `cancel` was set during step 1.
+        Cancelled: `cancel` was set.
         ModelNotFoundError: the weights file is damaged.
     """
-    from photoface.core.cluster import update_albums
+    from photoface.core.cluster import _cache_path, plan_albums
 
     model = get_model(library, model_id)
     previous = library.get_setting("active_weights")
@@ -203,21 +200,53 @@ def activate_model(library: Library, model_id: str,
             break
     else:
         raise StoreError("faces keep arriving without embeddings of the new model; finish the scan first")
+    report = ActivationReport(model_id, version, done, previous)
+    # Neighbour lists of this version from an earlier activation describe other faces: start afresh.
+    cache = _cache_path(library, version, int(library.get_setting("cluster_k")))
+    if cache.exists():
+        cache.unlink()
+        report.knn_caches_removed += 1
+    plan = plan_albums(library, full=True, cancel=cancel, model=version)
+    plan.settings = {"active_weights": model_id}
     threshold = model.info.get("verify_threshold")
     if threshold is not None:
         thresholds = library.get_setting("verify_thresholds")
         thresholds[version] = float(threshold)
-        library.set_setting("verify_thresholds", thresholds)
-    library.set_setting("active_weights", model_id)  # the one switch: one transaction
-    report = ActivationReport(model_id, version, done, previous)
-    cache_dir = library.root / "cache"
-    if cache_dir.is_dir():
-        for path in cache_dir.glob("knn-*.npz"):
-            path.unlink(missing_ok=True)
-            report.knn_caches_removed += 1
-    report.cluster = update_albums(library, full=True)
-    log.info("model %s active (was %s); %d faces re-embedded", model_id, previous, done)
+        plan.settings["verify_thresholds"] = thresholds
+    return plan, report
+
+
+def apply_activation(library: Library, plan: Any, report: ActivationReport) -> ActivationReport:
+    """Switches the model and applies its regroup: one transaction, one undoable decision."""
+    from photoface.core.regroup import apply_plan, summarize
+
+    report.summary = summarize(library, plan).to_dict()
+    report.cluster = apply_plan(library, plan, logged=True, action="use_model",
+                                params={"model": report.model_id, "previous": report.previous})
+    log.info("model %s active (was %s); %d faces re-embedded", report.model_id, report.previous, report.reembedded)
     return report
+
+
+def activate_model(library: Library, model_id: str,
+                   progress: Callable[[int, int], None] | None = None,
+                   cancel: threading.Event | None = None,
+                   batch_size: int = 64) -> ActivationReport:
+    """Makes `model_id` (or "shipped") the library's model; also how to roll back to any version.
+
+    1. Re-embeds every face without an embedding of the target version (resumable; cancel keeps
+       what was done and leaves the current model in use).
+    2. Plans the regroup of the undecided and suggested faces under the new version; confirmed
+       and accepted faces, rejections and names are never changed.
+    3. In one transaction, logged as one decision ("Switch Model", undoable): switches
+       `active_weights` (and the model's verify threshold) and writes the regroup.
+
+    Raises:
+        UnknownModel: no such model in this library.
+        Cancelled: `cancel` was set during step 1 or 2.
+        ModelNotFoundError: the weights file is damaged.
+    """
+    plan, report = prepare_activation(library, model_id, progress, cancel, batch_size)
+    return apply_activation(library, plan, report)
 
 
 def discard_model(library: Library, model_id: str) -> None:

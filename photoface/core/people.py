@@ -12,11 +12,14 @@ from photoface.core.store import Library, decode_path
 from photoface.core.types import Box
 
 _PRESENT = "EXISTS (SELECT 1 FROM locations l WHERE l.photo_id = f.photo_id AND l.status = 'ok')"
+#: States of the faces an album shows: confirmed one by one, accepted with the album, suggested.
+_SHOWN = "'confirmed', 'accepted', 'suggested'"
 
 
 @dataclass(frozen=True)
 class PersonSummary:
-    """One person album. `faces` counts confirmed and suggested faces of present photos."""
+    """One person album. `faces` counts its confirmed, accepted and suggested faces of present
+    photos; `confirmed` and `accepted` those the user confirmed one by one, or kept with the album."""
 
     id: int
     name: str | None
@@ -24,6 +27,7 @@ class PersonSummary:
     faces: int
     confirmed: int
     cover_face_id: int | None
+    accepted: int = 0
 
     @property
     def label(self) -> str:
@@ -62,17 +66,19 @@ def list_people(library: Library, include_hidden: bool = False, hidden_only: boo
                    COUNT(f.id), COALESCE(SUM(f.state = 'confirmed'), 0),
                    COALESCE(p.cover_face_id,
                             (SELECT f2.id FROM faces f2 WHERE f2.person_id = p.id
-                             AND f2.state IN ('confirmed', 'suggested')
-                             ORDER BY f2.state = 'confirmed' DESC, f2.score * f2.w DESC LIMIT 1))
+                             AND f2.state IN ({_SHOWN})
+                             ORDER BY f2.state = 'confirmed' DESC, f2.state = 'accepted' DESC,
+                                      f2.score * f2.w DESC LIMIT 1)),
+                   COALESCE(SUM(f.state = 'accepted'), 0)
             FROM persons p
-            LEFT JOIN faces f ON f.person_id = p.id AND f.state IN ('confirmed', 'suggested') AND {_PRESENT}
+            LEFT JOIN faces f ON f.person_id = p.id AND f.state IN ({_SHOWN}) AND {_PRESENT}
             GROUP BY p.id""").fetchall()
-    people = [PersonSummary(i, n, bool(h), c, k, cover) for i, n, h, c, k, cover in rows]
+    people = [PersonSummary(i, n, bool(h), c, k, cover, a) for i, n, h, c, k, cover, a in rows]
     if hidden_only:
         people = [p for p in people if p.hidden]
     elif not include_hidden:
         people = [p for p in people if not p.hidden]
-    people = [p for p in people if p.name is not None or p.faces >= max(floor, 1) or p.confirmed > 0]
+    people = [p for p in people if p.name is not None or p.faces >= max(floor, 1) or p.confirmed + p.accepted > 0]
     return sorted(people, key=lambda p: (p.name is None, (p.name or "").casefold(), -p.faces, p.id))
 
 
@@ -89,9 +95,10 @@ def _faces(library: Library, where: str, params: tuple, order: str = "f.id") -> 
 
 
 def person_faces(library: Library, person_id: int) -> list[FaceInfo]:
-    """Confirmed faces first, then suggestions; each group by date taken."""
-    return _faces(library, f"f.person_id = ? AND f.state IN ('confirmed', 'suggested') AND {_PRESENT}",
-                  (person_id,), "f.state = 'confirmed' DESC, ph.taken_at IS NULL, ph.taken_at, f.id")
+    """Confirmed faces first, then accepted ones, then suggestions; each group by date taken."""
+    return _faces(library, f"f.person_id = ? AND f.state IN ({_SHOWN}) AND {_PRESENT}",
+                  (person_id,), "f.state = 'confirmed' DESC, f.state = 'accepted' DESC, "
+                                "ph.taken_at IS NULL, ph.taken_at, f.id")
 
 
 def unsorted_faces(library: Library) -> list[FaceInfo]:

@@ -4,19 +4,23 @@ Every action records, in `decisions`, the rows it touched as they were before an
 (face person/state, person rows, rejections, "not the same person" pairs). Undo writes the
 "before" rows back and redo the "after" rows, so both are exact and survive restarts.
 
-What each action leaves behind (the constraints clustering must respect):
+What each action leaves behind (the constraints clustering must respect). "Accepted" faces are
+the ones the user saw in a person's album and kept there: held like confirmed faces (no regroup,
+incremental run, model switch or re-scan moves one), shown as not individually confirmed.
 
-| action              | constraint                                                  |
-|---------------------|-------------------------------------------------------------|
-| confirm faces for P | confirmed for P (must-link)                                 |
-| reject faces from P | cannot-link to P; the faces become undecided                |
-| move faces to P     | confirmed for P, rejected from the person they left         |
-| split into new P    | confirmed for P, rejected from the old person               |
-| merge P into Q      | P's confirmed faces confirmed for Q; P's rejections apply to Q |
-| rename P            | none on faces; P keeps its id                               |
-| hide P              | P stays out of People; new matches join it hidden           |
-| not a face          | the face leaves every album and clustering                  |
-| not the same P, Q   | P and Q are never suggested as one person again             |
+| action                          | what it leaves                                                   |
+|---------------------------------|------------------------------------------------------------------|
+| name (or rename) P              | P's suggested faces accepted for P                               |
+| merge P into Q                  | every face then shown in P and Q accepted (or confirmed) for Q;  |
+| (menu, drag, rename onto a      | P's rejections and "not the same" pairs apply to Q               |
+| taken name, "Same person?" yes) |                                                                  |
+| hide P                          | P's suggested faces accepted for P (they stay with it, hidden)   |
+| confirm faces for P             | confirmed for P (must-link)                                      |
+| reject faces from P             | cannot-link to P; the faces become undecided                     |
+| move faces to P                 | confirmed for P, rejected from the person they left              |
+| split into new P                | confirmed for P, rejected from the old person                    |
+| not a face                      | the face leaves every album and clustering                       |
+| "Same person?" no (P, Q)        | P and Q are never suggested as one person again                  |
 """
 
 from __future__ import annotations
@@ -52,14 +56,14 @@ class Touched:
     rejections: set[tuple[int, int]] = field(default_factory=set)
     not_same: set[tuple[int, int]] = field(default_factory=set)
     created_persons: set[int] = field(default_factory=set)  # did not exist before the action
+    settings: set[str] = field(default_factory=set)  # library settings (a model switch)
 
 
 def _snapshot(con: sqlite3.Connection, t: Touched) -> dict:
-    faces = {}
-    for fid in sorted(t.faces):
-        row = con.execute("SELECT person_id, state FROM faces WHERE id = ?", (fid,)).fetchone()
-        if row is not None:
-            faces[str(fid)] = list(row)
+    # One query for the faces: a regroup touches tens of thousands of them.
+    faces = {str(fid): [person, state] for fid, person, state in con.execute(
+        "SELECT id, person_id, state FROM faces WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+        (json.dumps(sorted(t.faces)),))}
     persons = {}
     for pid in sorted(t.persons):
         row = con.execute("SELECT name, hidden, cover_face_id, created_at FROM persons WHERE id = ?",
@@ -69,7 +73,12 @@ def _snapshot(con: sqlite3.Connection, t: Touched) -> dict:
                                      (f, p)).fetchone() is not None] for f, p in sorted(t.rejections)]
     not_same = [[a, b, con.execute("SELECT 1 FROM not_same_person WHERE a = ? AND b = ?",
                                    (a, b)).fetchone() is not None] for a, b in sorted(t.not_same)]
-    return {"faces": faces, "persons": persons, "rejections": rejections, "not_same": not_same}
+    settings = {}
+    for key in sorted(t.settings):
+        row = con.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        settings[key] = row[0] if row else None
+    return {"faces": faces, "persons": persons, "rejections": rejections, "not_same": not_same,
+            "settings": settings}
 
 
 def _restore(con: sqlite3.Connection, snap: dict) -> None:
@@ -84,8 +93,14 @@ def _restore(con: sqlite3.Connection, snap: dict) -> None:
     for pid, row in snap["persons"].items():
         if row is not None:
             con.execute("UPDATE persons SET name = ? WHERE id = ?", (row[0], int(pid)))
-    for fid, (person_id, state) in snap["faces"].items():
-        con.execute("UPDATE faces SET person_id = ?, state = ? WHERE id = ?", (person_id, state, int(fid)))
+    con.executemany("UPDATE faces SET person_id = ?, state = ? WHERE id = ?",
+                    [(person_id, state, int(fid)) for fid, (person_id, state) in snap["faces"].items()])
+    for key, value in snap.get("settings", {}).items():  # decisions before settings were logged have none
+        if value is None:
+            con.execute("DELETE FROM settings WHERE key = ?", (key,))
+        else:
+            con.execute("INSERT INTO settings(key, value) VALUES (?, ?) "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
     for f, p, present in snap["rejections"]:
         if present:
             con.execute("INSERT OR IGNORE INTO rejections(face_id, person_id) "
@@ -125,6 +140,37 @@ def record_decision(con: sqlite3.Connection, action: str, params: dict, touched:
     cur = con.execute("INSERT INTO decisions(at, action, params, before, after) VALUES (?, ?, ?, ?, ?)",
                       (time.time(), action, json.dumps(params), json.dumps(before), json.dumps(after)))
     return result, cur.lastrowid
+
+
+#: What each logged action is called in menus ("Undo Merge") and messages.
+ACTION_NAMES = {
+    "confirm": "Confirm", "reject": "Not This Person", "move": "Move", "split": "New Person",
+    "merge": "Merge", "rename": "Rename", "create": "New Person", "hide": "Hide",
+    "unhide": "Show", "cover": "Set Cover", "not_face": "Not a Face", "not_same": "Not the Same",
+    "forget": "Forget Person", "regroup": "Regroup Faces", "use_model": "Switch Model",
+    "import_xmp": "Import Names",
+}
+
+
+def describe_action(action: str) -> str:
+    """A logged action's name for people ("merge" -> "Merge")."""
+    return ACTION_NAMES.get(action, action.replace("_", " ").title())
+
+
+#: States of faces held in their person by a decision of the user: clustering never moves them.
+HELD_STATES = ("confirmed", "accepted")
+
+
+def _suggested_of(con: sqlite3.Connection, person_ids: Iterable[int]) -> set[int]:
+    ids = json.dumps(sorted({int(p) for p in person_ids}))
+    return {f for (f,) in con.execute("SELECT id FROM faces WHERE state = 'suggested' "
+                                      "AND person_id IN (SELECT value FROM json_each(?))", (ids,))}
+
+
+def _accept(con: sqlite3.Connection, face_ids: Iterable[int], person_id: int) -> None:
+    """The user kept these suggested faces as `person_id`: they become accepted for it."""
+    con.execute("UPDATE faces SET person_id = ?, state = 'accepted' WHERE state = 'suggested' "
+                "AND id IN (SELECT value FROM json_each(?))", (person_id, json.dumps(sorted(face_ids))))
 
 
 class Review:
@@ -232,14 +278,10 @@ class Review:
 
         return self._do("split", {"faces": [f for f, _, _ in faces], "name": name}, t, apply)
 
-    def new_person(self, face_ids: Iterable[int], name: str | None = None) -> int:
-        """Same as split: a person made of these faces. Returns its id."""
-        return self.split(face_ids, name)
-
     def merge(self, sources: Iterable[int], target: int) -> int:
-        """Merges persons into `target`: their faces keep their state under target, their
-        rejections apply to target, and the sources are removed. Target keeps its name; an
-        unnamed target takes the first source's name."""
+        """Merges persons into `target`: confirmed faces stay confirmed, every suggested face of
+        both becomes accepted for target, their rejections apply to target, and the sources are
+        removed. Target keeps its name; an unnamed target takes the first source's name."""
         self._require_person(target)
         sources = sorted({int(s) for s in sources} - {target})
         if not sources:
@@ -253,7 +295,8 @@ class Review:
         new_pairs = {tuple(sorted((target, b if a == s else a))) for s in sources for a, b in pairs
                      if s in (a, b)} - {(target, target)}
         new_pairs = {p for p in new_pairs if p[0] != p[1] and p[0] not in sources and p[1] not in sources}
-        t = Touched(faces=set(faces), persons={target, *sources},
+        shown = _suggested_of(self.con, [target, *sources])
+        t = Touched(faces=set(faces) | shown, persons={target, *sources},
                      rejections=rejected | {(f, target) for f, _ in rejected}, not_same=pairs | new_pairs)
 
         def apply(con):
@@ -276,19 +319,27 @@ class Review:
             con.execute("UPDATE faces SET person_id = NULL, state = 'undecided' WHERE person_id = ? "
                         "AND state = 'suggested' AND id IN (SELECT face_id FROM rejections WHERE person_id = ?)",
                         (target, target))
+            # What the user saw in both albums and joined is now theirs: a regroup keeps it together.
+            _accept(con, shown, target)
 
         return self._do("merge", {"sources": sources, "target": target}, t, apply)
 
     def rename(self, person_id: int, name: str | None) -> int:
-        """Names (or, with None/"", unnames) a person. Raises NameTaken if another has the name."""
+        """Names (or, with None/"", unnames) a person; naming accepts the faces its album shows.
+
+        Raises:
+            NameTaken: another person has the name (the caller should offer to merge).
+        """
         self._require_person(person_id)
         name = clean_name(name)
         if name is not None:
             self._check_name_free(name, person_id)
-        t = Touched(persons={person_id})
+        shown = _suggested_of(self.con, [person_id]) if name is not None else set()
+        t = Touched(faces=shown, persons={person_id})
 
         def apply(con):
             con.execute("UPDATE persons SET name = ? WHERE id = ?", (name, person_id))
+            _accept(con, shown, person_id)
 
         return self._do("rename", {"person": person_id, "name": name}, t, apply)
 
@@ -307,14 +358,24 @@ class Review:
 
         return self._do("create", {"name": name}, t, apply)
 
-    def set_hidden(self, person_id: int, hidden: bool = True) -> int:
-        self._require_person(person_id)
-        t = Touched(persons={person_id})
+    def set_hidden(self, person_ids: int | Iterable[int], hidden: bool = True) -> int:
+        """Hides (or shows) one or several persons (one decision); hiding keeps the faces each
+        album shows with it."""
+        ids = sorted({int(person_ids)} if isinstance(person_ids, int) else {int(p) for p in person_ids})
+        if not ids:
+            raise ReviewError("no person given")
+        for pid in ids:
+            self._require_person(pid)
+        shown = {pid: _suggested_of(self.con, [pid]) if hidden else set() for pid in ids}
+        t = Touched(faces=set().union(*shown.values()), persons=set(ids))
 
         def apply(con):
-            con.execute("UPDATE persons SET hidden = ? WHERE id = ?", (int(hidden), person_id))
+            for pid in ids:
+                con.execute("UPDATE persons SET hidden = ? WHERE id = ?", (int(hidden), pid))
+                _accept(con, shown[pid], pid)
 
-        return self._do("hide" if hidden else "unhide", {"person": person_id}, t, apply)
+        params = {"person": ids[0]} if len(ids) == 1 else {"persons": ids}
+        return self._do("hide" if hidden else "unhide", params, t, apply)
 
     def set_cover(self, person_id: int, face_id: int) -> int:
         self._require_person(person_id)
@@ -388,6 +449,16 @@ class Review:
             _restore(con, json.loads(row[2]))
             con.execute("UPDATE decisions SET undone = 0 WHERE id = ?", (row[0],))
             return row[0], row[1]
+
+    def next_undo(self) -> str | None:
+        """The action `undo` would take back now (None: nothing to undo)."""
+        row = self.con.execute("SELECT action FROM decisions WHERE undone = 0 ORDER BY id DESC LIMIT 1").fetchone()
+        return row[0] if row else None
+
+    def next_redo(self) -> str | None:
+        """The action `redo` would do again now (None: nothing to redo)."""
+        row = self.con.execute("SELECT action FROM decisions WHERE undone = 1 ORDER BY id ASC LIMIT 1").fetchone()
+        return row[0] if row else None
 
     def history(self) -> list[tuple[int, str, dict, bool]]:
         """(id, action, params, undone) of every logged decision, oldest first."""

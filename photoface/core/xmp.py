@@ -459,8 +459,8 @@ def import_names(library: Library, assignments: Iterable[tuple[int, str, str | N
 
     Each face becomes confirmed for the person of that name (an existing one, matched
     case-insensitively, or a new named person). What the user decided in photoface wins:
-    a confirmed face, a face marked "not a face", or a face rejected from that person keeps its
-    state and is listed as a conflict; so is a second, different name for the same face.
+    a confirmed face, a face the user kept with another named person (accepted), a face marked
+    "not a face", or a face rejected from that person keeps its state and is listed as a conflict; so is a second, different name for the same face.
 
     Args:
         assignments: (face id, name, where the name came from or None).
@@ -483,6 +483,9 @@ def import_names(library: Library, assignments: Iterable[tuple[int, str, str | N
             if face_id in plan:
                 if plan[face_id].casefold() != name.casefold():
                     conflict(f"another XMP names this face {plan[face_id]!r}")
+                continue
+            if state == "accepted" and pname is not None and pname.casefold() != name.casefold():
+                conflict(f"kept with {pname!r} in photoface")
                 continue
             if state == "confirmed":
                 if pname is not None and pname.casefold() == name.casefold():

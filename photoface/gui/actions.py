@@ -1,9 +1,9 @@
-"""The user's corrections, as undoable commands over `core.review.Review`.
+"""The user's corrections, as actions of the window with undo and redo.
 
-Each action is a QUndoCommand whose first redo() performs it (one Review call, one decision)
-and whose later undo()/redo() call Review.undo()/redo(), so the QUndoStack mirrors the core's
-decision log. Decisions from earlier sessions are not on the stack; Undo falls back to
-Review.undo() for them (and Redo to Review.redo() for what that undid, first).
+Each action is one Review call: one transaction and one decision in the library's log. Undo and
+Redo are the log's own (`Review.undo` / `Review.redo`), and their menu labels are read from the
+log after every change, so they always name a change that is really there — also one made by a
+regroup, a model switch, an import or another photoface process on the same library.
 """
 
 from __future__ import annotations
@@ -12,52 +12,16 @@ import logging
 from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
 from photoface.core.errors import PhotofaceError
 from photoface.core.people import person_names
-from photoface.core.review import NameTaken, Review
+from photoface.core.review import NameTaken, Review, describe_action
 from photoface.core.store import Library
 from photoface.gui import prompts
 
 log = logging.getLogger(__name__)
-
-ACTION_NAMES = {
-    "confirm": "Confirm", "reject": "Not This Person", "move": "Move", "split": "New Person",
-    "merge": "Merge", "rename": "Rename", "create": "New Person", "hide": "Hide",
-    "unhide": "Show", "cover": "Set Cover", "not_face": "Not a Face", "not_same": "Not the Same",
-    "forget": "Forget Person",
-}
-
-
-class _ReviewCommand(QUndoCommand):
-    """One decision. The first redo() runs `apply`; an exception there is kept for the caller
-    and the command made obsolete (the stack drops it)."""
-
-    def __init__(self, actions: "Actions", text: str, apply: Callable[[], object]):
-        super().__init__(text)
-        self.actions, self.apply = actions, apply
-        self.done_once = False
-        self.result = None
-        self.error: BaseException | None = None
-
-    def redo(self) -> None:
-        if not self.done_once:
-            self.done_once = True
-            try:
-                self.result = self.apply()
-            except BaseException as exc:  # noqa: BLE001 - re-raised by Actions._push
-                self.error = exc
-                self.setObsolete(True)
-                return
-        else:
-            self.actions.review.redo()
-        self.actions.changed.emit()
-
-    def undo(self) -> None:
-        self.actions.review.undo()
-        self.actions.changed.emit()
 
 
 class Actions(QObject):
@@ -65,7 +29,6 @@ class Actions(QObject):
 
     Attributes:
         changed -- emitted after anything in the library changed (views reload).
-        stack -- the QUndoStack of this session's decisions.
         undo_action, redo_action -- Edit-menu actions named after what they undo ("Undo Merge").
     """
 
@@ -76,68 +39,40 @@ class Actions(QObject):
         self.library = library
         self.review = Review(library)
         self.parent_widget = parent_widget
-        self.stack = QUndoStack(self)
-        self._earlier_undone = 0  # decisions of earlier sessions undone by the fallback
         self.undo_action = QAction("Undo", self)
-        self.undo_action.setShortcut(QKeySequence.Undo)
+        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
         self.undo_action.triggered.connect(self.undo)
         self.redo_action = QAction("Redo", self)
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence.Redo])
+        # One binding each: QKeySequence.Redo is Ctrl+Shift+Z on Linux, and listing it beside an
+        # explicit Ctrl+Shift+Z made the shortcut ambiguous (Qt then runs neither).
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.redo_action.triggered.connect(self.redo)
-        self.stack.indexChanged.connect(self._update_actions)
-        self.changed.connect(self._update_actions)
-        self._update_actions()
+        self.changed.connect(self.refresh)
+        self.refresh()
 
     # --- undo / redo ------------------------------------------------------------------------
 
-    def _last_logged(self, undone: bool) -> str | None:
-        history = self.review.history()
-        rows = [a for _, a, _, u in history if u == undone]
-        if not rows:
-            return None
-        return rows[0] if undone else rows[-1]
-
-    def _update_actions(self, *_) -> None:
-        if self.stack.canUndo():
-            text = self.stack.undoText()
-        else:
-            text = ACTION_NAMES.get(self._last_logged(False) or "", "")
-            if not text and self._last_logged(False) is None:
-                text = None
-        self.undo_action.setEnabled(text is not None)
-        self.undo_action.setText(f"Undo {text}" if text else "Undo")
-        if self._earlier_undone:
-            rtext = ACTION_NAMES.get(self._last_logged(True) or "", "")
-        elif self.stack.canRedo():
-            rtext = self.stack.redoText()
-        else:
-            rtext = None
-        self.redo_action.setEnabled(rtext is not None)
-        self.redo_action.setText(f"Redo {rtext}" if rtext else "Redo")
+    def refresh(self) -> None:
+        """Names Undo and Redo after the log's next decision each way (or disables them)."""
+        undo, redo = self.review.next_undo(), self.review.next_redo()
+        self.undo_action.setEnabled(undo is not None)
+        self.undo_action.setText(f"Undo {describe_action(undo)}" if undo else "Undo")
+        self.redo_action.setEnabled(redo is not None)
+        self.redo_action.setText(f"Redo {describe_action(redo)}" if redo else "Redo")
 
     def undo(self) -> None:
-        if self.stack.canUndo():
-            self.stack.undo()
-        elif self.review.undo() is not None:
-            self._earlier_undone += 1
+        if self.review.undo() is not None:
             self.changed.emit()
 
     def redo(self) -> None:
-        if self._earlier_undone:
-            self._earlier_undone -= 1
-            self.review.redo()
+        if self.review.redo() is not None:
             self.changed.emit()
-        elif self.stack.canRedo():
-            self.stack.redo()
 
     def _push(self, text: str, apply: Callable[[], object]):
-        cmd = _ReviewCommand(self, text, apply)
-        self.stack.push(cmd)
-        if cmd.error is not None:
-            raise cmd.error
-        self._earlier_undone = 0  # a new decision ends the core's redo history too
-        self._update_actions()
-        return cmd.result
+        try:
+            return apply()
+        finally:
+            self.changed.emit()
 
     def _run(self, text: str, apply: Callable[[], object]):
         """_push, showing a core error as a message instead of raising."""
@@ -163,8 +98,9 @@ class Actions(QObject):
     def merge(self, sources: list[int], target: int):
         return self._run("Merge", lambda: self.review.merge(sources, target))
 
-    def hide(self, person_id: int, hidden: bool = True):
-        return self._run("Hide" if hidden else "Show", lambda: self.review.set_hidden(person_id, hidden))
+    def hide(self, person_ids: int | list[int], hidden: bool = True):
+        """Hides (or shows) one or several persons: one decision, one undo step."""
+        return self._run("Hide" if hidden else "Show", lambda: self.review.set_hidden(person_ids, hidden))
 
     def set_cover(self, person_id: int, face_id: int):
         return self._run("Set Cover", lambda: self.review.set_cover(person_id, face_id))
@@ -204,8 +140,7 @@ class Actions(QObject):
             return None
 
     def move_to_name(self, face_ids: list[int], name: str) -> int | None:
-        """Moves faces to the person called `name`, creating that person first if new (one
-        undo step for both)."""
+        """Moves faces to the person called `name`, creating that person if new (one undo step)."""
         name = " ".join(name.split())
         if not name:
             return None
@@ -214,14 +149,8 @@ class Actions(QObject):
         if pid is not None:
             self.move(face_ids, pid)
             return pid
-        self.stack.beginMacro(f"Move to {name}")
-        try:
-            pid = self._run("New Person", lambda: self.review.create_person(name))
-            if pid is not None:
-                self.move(face_ids, pid)
-        finally:
-            self.stack.endMacro()
-        return pid
+        # A new person of these faces, rejected from where they were: a move to a new name.
+        return self._run("New Person", lambda: self.review.split(face_ids, name))
 
     def ask_move(self, face_ids: list[int]) -> int | None:
         """"Move to…": asks for a person's name (completing over the named persons)."""

@@ -64,11 +64,15 @@ def _cluster(library, queue, cancel, full: bool = False) -> dict:
     def progress(done: int, total: int) -> None:
         queue.put(("cluster", {"done": done, "total": total}))
 
-    try:
-        report = cluster.update_albums(library, full=full, progress=progress, cancel=cancel)
-    except NotImplementedError:  # clustering not available in this build: scanning still counts
-        return {"clustered": False}
+    report = cluster.update_albums(library, full=full, progress=progress, cancel=cancel)
     return {"clustered": True, **dataclasses.asdict(report)}
+
+
+def _plan_file(library) -> str:
+    """Where a plan waits for the user's Apply (the library's cache folder; one per job)."""
+    folder = library.root / "cache"
+    folder.mkdir(exist_ok=True)
+    return str(folder / f"plan-{os.getpid()}-{time.time_ns()}.npz")
 
 
 def _job_scan(lib_dir: str, args: dict, queue, cancel) -> dict:
@@ -101,6 +105,47 @@ def _job_cluster(lib_dir: str, args: dict, queue, cancel) -> dict:
 
     with Library(lib_dir) as lib:
         return {"cluster": _cluster(lib, queue, cancel, full=bool(args.get("full")))}
+
+
+def _job_regroup_plan(lib_dir: str, args: dict, queue, cancel) -> dict:
+    """A full regroup, planned and summarised; "apply_plan" writes it once the user agrees."""
+    from pathlib import Path
+
+    from photoface.core import cluster
+    from photoface.core.regroup import summarize
+    from photoface.core.store import Library
+
+    with Library(lib_dir) as lib:
+        queue.put(("stage", "Grouping faces into people"))
+
+        def progress(done: int, total: int) -> None:
+            queue.put(("cluster", {"done": done, "total": total}))
+
+        plan = cluster.plan_albums(lib, full=True, progress=progress, cancel=cancel)
+        path = _plan_file(lib)
+        plan.save(Path(path))
+        return {"plan": path, "summary": summarize(lib, plan).to_dict()}
+
+
+def _job_apply_plan(lib_dir: str, args: dict, queue, cancel) -> dict:
+    """Applies a saved plan: a regroup, or (with "activation") a model switch; one decision."""
+    from pathlib import Path
+
+    from photoface.core.models import ActivationReport, apply_activation
+    from photoface.core.regroup import AlbumPlan, apply_plan
+    from photoface.core.store import Library
+
+    path = Path(args["plan"])
+    try:
+        plan = AlbumPlan.load(path)
+        with Library(lib_dir) as lib:
+            queue.put(("stage", "Updating the albums"))
+            if args.get("activation"):
+                report = apply_activation(lib, plan, ActivationReport(**args["activation"]))
+                return dataclasses.asdict(report)
+            return {"cluster": {"clustered": True, **dataclasses.asdict(apply_plan(lib, plan, logged=True))}}
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _job_manual_face(lib_dir: str, args: dict, queue, cancel) -> dict:
@@ -137,7 +182,12 @@ def _job_finetune(lib_dir: str, args: dict, queue, cancel) -> dict:
 
 
 def _job_activate(lib_dir: str, args: dict, queue, cancel) -> dict:
-    from photoface.core.models import activate_model
+    """Prepares a model switch (re-embeds, plans the regroup) and summarises it; the switch
+    itself is "apply_plan" with the returned activation, once the user agrees."""
+    from pathlib import Path
+
+    from photoface.core.models import prepare_activation
+    from photoface.core.regroup import summarize
     from photoface.core.store import Library
 
     with Library(lib_dir) as lib:
@@ -146,9 +196,12 @@ def _job_activate(lib_dir: str, args: dict, queue, cancel) -> dict:
         def progress(done: int, total: int) -> None:
             queue.put(("cluster", {"done": done, "total": total}))
 
-        report = activate_model(lib, args["model_id"], progress=progress, cancel=cancel)
-        return dataclasses.asdict(report) if dataclasses.is_dataclass(report) else {}
+        plan, report = prepare_activation(lib, args["model_id"], progress=progress, cancel=cancel)
+        path = _plan_file(lib)
+        plan.save(Path(path))
+        return {"plan": path, "summary": summarize(lib, plan).to_dict(), "activation": dataclasses.asdict(report)}
 
 
 _JOBS = {"scan": _job_scan, "cluster": _job_cluster, "manual_face": _job_manual_face,
-         "device": _job_device, "finetune": _job_finetune, "activate": _job_activate}
+         "device": _job_device, "finetune": _job_finetune, "activate": _job_activate,
+         "regroup_plan": _job_regroup_plan, "apply_plan": _job_apply_plan}

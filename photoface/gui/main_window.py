@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
@@ -317,6 +318,7 @@ class MainWindow(QMainWindow):
 
     def reload_all(self) -> None:
         """Everything that shows library data, after a change (coalesced by _reload_timer)."""
+        self.actions.refresh()  # a job may have logged a decision (a regroup, a model switch)
         self.people.reload()
         self._reload_current()
         if self.current_view == "Welcome" and self.library.roots():
@@ -610,14 +612,29 @@ class MainWindow(QMainWindow):
             self._start_other("device", {}, self._worker_info, "Finding the compute device")
 
     def run_cluster(self, full: bool = False) -> ProcessJob:
+        """Groups faces; a full regroup is planned first and, if it would change what a named
+        person shows, applied only after the user saw the summary and chose Apply."""
         self.state_label.setText("Grouping faces into people…")
+        if not full:
+            return self._start_other("cluster", {"full": False}, self._regrouped, "Grouping faces")
 
-        def done(result: dict) -> None:
-            ok = result.get("cluster", {}).get("clustered", False)
-            self.state_label.setText("Faces regrouped." if ok else "Grouping into people is not available.")
-            self.reload_all()
+        def planned(result: dict) -> None:
+            summary = result["summary"]
+            if summary["needs_confirmation"] and not prompts.ask_apply(
+                    self, "Regroup faces", "Regrouping would change these albums (Edit → Undo takes it back):",
+                    summary["lines"]):
+                Path(result["plan"]).unlink(missing_ok=True)
+                self.state_label.setText("Regroup cancelled; nothing changed.")
+                return
+            self._start_other("apply_plan", {"plan": result["plan"]}, self._regrouped,
+                                                 "Grouping faces")
 
-        return self._start_other("cluster", {"full": full}, done, "Grouping faces")
+        return self._start_other("regroup_plan", {}, planned, "Grouping faces")
+
+    def _regrouped(self, result: dict) -> None:
+        self.state_label.setText("Faces regrouped (Edit → Undo takes it back)."
+                                 if result.get("cluster", {}).get("clustered") else "Faces grouped.")
+        self.reload_all()
 
     def add_manual_face(self, photo_id: int, box: tuple) -> ProcessJob:
         self.state_label.setText("Adding the face (loading the models)…")

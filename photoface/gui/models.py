@@ -191,7 +191,8 @@ class FacesModel(_DropModel):
         if role == Qt.DisplayRole:
             return f.person_name or ""
         if role == Qt.ToolTipRole:
-            state = {"confirmed": "confirmed", "suggested": "suggested (not yet confirmed)"}.get(f.state, f.state)
+            state = {"confirmed": "confirmed", "accepted": "kept with this album by you (not confirmed one by one)",
+                     "suggested": "suggested (not yet confirmed)"}.get(f.state, f.state)
             return f"{f.path or 'photo not on disk'}\n{f.taken_at or 'date unknown'} · {state}"
         if role == Qt.AccessibleTextRole:
             return f"face {f.id}, {f.state}"

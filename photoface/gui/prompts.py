@@ -39,6 +39,16 @@ def ask_yes_no(parent: QWidget | None, title: str, text: str) -> bool:
                                 QMessageBox.Yes) == QMessageBox.Yes
 
 
+def ask_apply(parent: QWidget | None, title: str, intro: str, lines: list[str]) -> bool:
+    """What a change will do, with Apply / Cancel; True for Apply."""
+    box = QMessageBox(QMessageBox.Question, title, intro + "\n\n" + "\n".join(lines), QMessageBox.NoButton, parent)
+    apply = box.addButton("Apply", QMessageBox.AcceptRole)
+    box.addButton(QMessageBox.Cancel)
+    box.setDefaultButton(apply)
+    box.exec()
+    return box.clickedButton() is apply
+
+
 def show_error(parent: QWidget | None, title: str, text: str, details: str | None = None) -> None:
     """A warning box; `details` (a traceback) goes behind "Show Details…"."""
     box = QMessageBox(QMessageBox.Warning, title, text, QMessageBox.Ok, parent)

@@ -284,7 +284,7 @@ def test_regions_of_a_rotated_photo_land_on_the_face(datasets_dir, face_models, 
 def named_faces(lib: Library, shas: set[str] | None = None) -> list[tuple[str, Box, str]]:
     rows = lib.con.execute("SELECT ph.sha256, f.x, f.y, f.w, f.h, p.name FROM faces f JOIN photos ph "
                            "ON ph.id = f.photo_id JOIN persons p ON p.id = f.person_id "
-                           "WHERE p.name IS NOT NULL AND f.state IN ('confirmed', 'suggested')").fetchall()
+                           "WHERE p.name IS NOT NULL AND f.state IN ('confirmed', 'accepted')").fetchall()
     return [(s, Box(x, y, w, h), n) for s, x, y, w, h, n in rows if shas is None or s in shas]
 
 

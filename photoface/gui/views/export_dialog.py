@@ -45,6 +45,10 @@ class ExportDialog(QDialog):
         for label, value in MODES:
             self.mode.addItem(label, value)
         self.xmp = QCheckBox("Write XMP face regions beside the exported photos (digiKam, Lightroom…)", self)
+        self.include_suggested = QCheckBox("Include suggested faces (not yet confirmed or accepted by you)", self)
+        self.include_suggested.setToolTip("By default an album exports the faces you confirmed, and those you "
+                                          "kept by naming, merging or hiding it; suggestions photoface made "
+                                          "since then stay out unless you tick this.")
         self.progress = QProgressBar(self)
         self.progress.setVisible(False)
         self.status = QLabel("", self)
@@ -54,6 +58,7 @@ class ExportDialog(QDialog):
         form.addRow("People:", self.persons)
         form.addRow("How:", self.mode)
         form.addRow("", self.xmp)
+        form.addRow("", self.include_suggested)
         self.buttons = QDialogButtonBox(self)
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.AcceptRole)
         self.cancel_button = self.buttons.addButton(QDialogButtonBox.Close)
@@ -85,6 +90,7 @@ class ExportDialog(QDialog):
             self.status.setText("Choose a destination folder and at least one person.")
             return
         mode, xmp = self.mode.currentData(), self.xmp.isChecked()
+        include_suggested = self.include_suggested.isChecked()
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
         self.export_button.setEnabled(False)
@@ -103,7 +109,7 @@ class ExportDialog(QDialog):
             from photoface.core.export import export_albums
 
             return export_albums(lib, dest, person_ids=persons, mode=mode, xmp=xmp,
-                                 progress=progress, cancel=job.cancel)
+                                 include_suggested=include_suggested, progress=progress, cancel=job.cancel)
 
         job = self.job = ThreadJob(self.lib_dir, work)
         job.signals.finished.connect(self._done)

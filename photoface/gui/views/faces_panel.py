@@ -64,7 +64,9 @@ class FacesPanel(QWidget):
         self.grid.customContextMenuRequested.connect(self._menu)
         self.grid.selectionModel().selectionChanged.connect(self._update)
         layout.addWidget(self.grid, 1)
-        legend = QLabel("✓ confirmed   ? suggested (dashed): confirm or say no. Double-click or Enter opens the photo.")
+        legend = QLabel("✓ confirmed   no mark: kept with the album by you   ? suggested (dashed): confirm or "
+                        "say no. Double-click or Enter opens the photo.")
+        legend.setWordWrap(True)
         legend.setEnabled(False)
         layout.addWidget(legend)
         self._update()
@@ -79,7 +81,9 @@ class FacesPanel(QWidget):
             self.grid.setCurrentIndex(self.model.index(0))
             self.grid.clearSelection()
         confirmed = sum(f.state == "confirmed" for f in faces)
-        self.count_label.setText(f"{len(faces)} faces" + (f", {confirmed} confirmed" if person_id else ""))
+        accepted = sum(f.state == "accepted" for f in faces)
+        self.count_label.setText(f"{len(faces)} face{'s' if len(faces) != 1 else ''}"
+                                 + (f", {confirmed} confirmed, {accepted} kept" if person_id else ""))
         self._update()
 
     def _update(self, *_) -> None:

@@ -7,10 +7,13 @@ Training and re-embedding load TensorFlow, so they run as child-process jobs ("f
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from pathlib import Path
+
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
                                QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout)
 
+from photoface.gui import prompts
 from photoface.gui.workers import ProcessJob
 
 
@@ -152,13 +155,27 @@ class ImproveDialog(QDialog):
             self._activate(item.data(256))
 
     def _activate(self, model_id: str) -> None:
-        def done(result: dict) -> None:
+        """Re-embeds and plans (a child process), shows what the switch would change in named
+        albums, and switches only on Apply (one undoable decision)."""
+        def switched(result: dict) -> None:
             self.status.setText(f"Now using {model_id}: every face was re-embedded and the undecided "
-                                f"faces regrouped; your decisions are unchanged.")
+                                f"faces regrouped; your decisions are unchanged (Edit → Undo switches back).")
             self.reload_models()
             self.model_changed.emit()
 
-        self._run("activate", {"model_id": model_id}, done)
+        def prepared(result: dict) -> None:
+            summary = result["summary"]
+            if summary["needs_confirmation"] and not prompts.ask_apply(
+                    self, "Switch model", f"Using {model_id} would change these albums "
+                    f"(Edit → Undo takes it back):", summary["lines"]):
+                Path(result["plan"]).unlink(missing_ok=True)
+                self.status.setText("Not switched; the current model stays in use.")
+                return
+            # Started once this job has ended (its `ended` re-enables the buttons first).
+            QTimer.singleShot(0, lambda: self._run("apply_plan", {"plan": result["plan"],
+                                                                  "activation": result["activation"]}, switched))
+
+        self._run("activate", {"model_id": model_id}, prepared)
 
     def discard_new(self) -> None:
         from photoface.core.models import discard_model

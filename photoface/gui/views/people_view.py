@@ -146,16 +146,9 @@ class PeopleView(QWidget):
         self.ctx.actions.merge(sources, target)
 
     def toggle_hidden_selected(self) -> None:
-        actions = self.ctx.actions
         ids = self.grid.selected_ids()
-        if len(ids) > 1:
-            actions.stack.beginMacro("Hide" if not self.hidden else "Show")
-        try:
-            for pid in ids:
-                actions.hide(pid, not self.hidden)
-        finally:
-            if len(ids) > 1:
-                actions.stack.endMacro()
+        if ids:
+            self.ctx.actions.hide(ids, not self.hidden)
 
     def show_shared(self) -> None:
         ids = self.grid.selected_ids()

@@ -107,7 +107,8 @@ class PhotoCanvas(QWidget):
         fm = QFontMetrics(self.font())
         for f in self.faces:
             r = self._to_widget(f.box)
-            colour = {"confirmed": CONFIRMED, "suggested": SUGGESTED, "not_face": REJECTED}.get(f.state, QColor("#3a7bd5"))
+            colour = {"confirmed": CONFIRMED, "accepted": CONFIRMED, "suggested": SUGGESTED,
+                      "not_face": REJECTED}.get(f.state, QColor("#3a7bd5"))
             width = 4 if f.id == self.highlight else 2
             p.setPen(QPen(QColor(0, 0, 0, 160), width + 2))
             p.setBrush(Qt.NoBrush)
