@@ -1,6 +1,6 @@
 """Person albums from embeddings: rank-order clustering that respects every user decision.
 
-Only faces without a decision move: confirmed faces anchor their person (must-link), two
+Only faces without a decision move: confirmed and accepted faces anchor their person (must-link), two
 confirmed persons are never joined (cannot-link through `components_with_cannot_link`), a face
 rejected from a person never returns to it, "not a face" takes no part. Each run:
 
@@ -14,7 +14,9 @@ rejected from a person never returns to it, "not a face" takes no part. Each run
 4. stray faces and fragments that no edge reached join the album they clearly belong to (a
    mean-distance threshold, the album's own spread and a margin over the runner-up, core/attach.py);
 5. components that reach a person's faces are suggested for that person, other components of at
-   least `min_album_size` faces become (or keep) unnamed albums, the rest stay Unsorted.
+   least `min_album_size` faces become (or keep) unnamed albums, the rest stay Unsorted;
+6. a suggestion for a named person stays only if the face is as close to that person as their
+   own faces are to each other (core/evidence.py), whatever the model.
 
 Distance thresholds scale with how crowded the library is (`knn.crowding_scale`, the median
 distance to the 50th neighbour, floored at lfw's): among thousands of people a close pair is
@@ -42,6 +44,7 @@ from photoface.core.attach import attach_small_groups
 from photoface.core.config import model_version
 from photoface.core.constraints import components_with_cannot_link
 from photoface.core.errors import Cancelled
+from photoface.core.evidence import filter_suggestions
 from photoface.core.rank_order import rank_order_edges
 from photoface.core.review import HELD_STATES
 from photoface.core.store import EMBED_DIM, Library
@@ -345,6 +348,10 @@ def plan_albums(library: Library, full: bool = False,
     step(3)
 
     assignment = _assign(faces, labels, node_anchor, movable, rejected, not_same, min_album, library)
+    # A named person gains a face only on evidence measured against that person (core/evidence.py).
+    named = {p for (p,) in library.con.execute("SELECT id FROM persons WHERE name IS NOT NULL")}
+    assignment = filter_suggestions(faces.x, assignment, movable, np.where(held, faces.person, -1), named,
+                                    faces.good, limits.link)
     report.seconds = time.perf_counter() - t0
     step(4)
     rows = np.flatnonzero(movable)

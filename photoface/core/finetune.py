@@ -45,6 +45,7 @@ from photoface.core.attach import attach_small_groups
 from photoface.core.cluster import active_model, must_link_chains, thresholds
 from photoface.core.constraints import components_with_cannot_link
 from photoface.core.errors import Cancelled, PhotofaceError
+from photoface.core.evidence import filter_suggestions
 from photoface.core.knn import knn
 from photoface.core.rank_order import rank_order_edges
 from photoface.core.store import Library
@@ -283,7 +284,9 @@ def _albums(x: np.ndarray, anchor: np.ndarray, settings: dict) -> np.ndarray:
             out[r] = comp_person[c]
         elif sizes[c] >= int(settings["min_album_size"]):
             out[r] = top + c
-    return out
+    # Every trained person is one the user confirmed: suggestions for them must earn it, as in the app.
+    return filter_suggestions(x, out, free, anchor, set(np.unique(anchor[anchor >= 0]).tolist()),
+                              np.ones(n, bool), max_dist)
 
 
 def validation_figures(x: np.ndarray, data: TrainingData, settings: dict) -> Figures:

@@ -1,0 +1,93 @@
+"""The evidence a suggestion for a named person must show: closeness measured against that person.
+
+A named person's album is what the user looks at and exports from; a wrong face there costs more
+than a face left in Unsorted. Rank-order links and the vote judge a face by thresholds of the
+whole library, which move with the model: a fine-tuned model pulls the people it learnt tightly
+together while strangers keep their old distances, so library-wide thresholds let strangers in.
+This test is measured in the person's own terms, under the same model as the candidate:
+
+- the person's radius: how far each of their held faces (confirmed or accepted) is from its
+  `NEAREST` nearest other held faces (mean squared L2), at the `QUANTILE` of those figures;
+- a candidate passes when its mean distance to its `NEAREST` nearest held faces of the person is
+  within that radius; a poor-quality face (small, blurred, low detector score) only when it is
+  well inside (`POOR_SHARE` of the radius).
+
+A person with fewer than `MIN_HELD` held faces has no measurable radius; the run's link
+threshold stands in. The same test runs in every grouping, whatever the model: a regroup or a
+model switch never lowers the bar a face must clear to join a named person.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NEAREST = 3
+QUANTILE = 0.9
+MIN_HELD = 4
+POOR_SHARE = 0.7
+MAX_REFERENCE = 2000  # held faces a person is measured on (seeded sample past that)
+
+
+def _mean_nearest(d: np.ndarray, m: int) -> np.ndarray:
+    m = min(m, d.shape[1])
+    return np.partition(d, m - 1, axis=1)[:, :m].mean(axis=1)
+
+
+def _sq_dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.maximum(2.0 - 2.0 * (a @ b.T), 0.0)
+
+
+def person_radius(x_held: np.ndarray, fallback: float) -> float:
+    """The distance within which a face is as close to the person as their own faces are."""
+    n = len(x_held)
+    if n < MIN_HELD:
+        return fallback
+    d = _sq_dist(x_held, x_held)
+    np.fill_diagonal(d, np.inf)
+    return float(np.quantile(_mean_nearest(d, NEAREST), QUANTILE))
+
+
+def passes(x: np.ndarray, candidates: np.ndarray, held: np.ndarray, good: np.ndarray,
+           fallback: float) -> np.ndarray:
+    """Which candidate rows show enough evidence to join the person whose held rows are `held`.
+
+    Args:
+        x: (N, D) unit embeddings of one model version.
+        candidates: rows the grouping would suggest for the person.
+        held: rows of the person's confirmed and accepted faces.
+        good: (N,) bool, good enough quality (see cluster._load_faces).
+        fallback: the run's link threshold, for a person with too few held faces to measure.
+
+    Returns:
+        (len(candidates),) bool.
+    """
+    if len(candidates) == 0:
+        return np.zeros(0, bool)
+    if len(held) == 0:
+        return np.ones(len(candidates), bool)
+    if len(held) > MAX_REFERENCE:
+        held = np.random.default_rng(0).choice(held, MAX_REFERENCE, replace=False)
+    radius = person_radius(x[held], fallback)
+    near = _mean_nearest(_sq_dist(x[candidates], x[held]), NEAREST)
+    return np.where(good[candidates], near <= radius, near <= POOR_SHARE * radius)
+
+
+def filter_suggestions(x: np.ndarray, assignment: np.ndarray, movable: np.ndarray, held_person: np.ndarray,
+                       persons: set[int], good: np.ndarray, fallback: float) -> np.ndarray:
+    """The assignment with every suggestion for one of `persons` that lacks evidence sent to
+    Unsorted (-1).
+
+    Args:
+        assignment: (N,) person per row (-1 none; other codes are left alone).
+        movable: (N,) bool, rows the run places (the only ones changed).
+        held_person: (N,) the person holding each row by the user's decision, -1 for none.
+        persons: the persons whose suggestions must earn it (the named ones).
+    """
+    out = assignment.copy()
+    for p in sorted(persons):
+        candidates = np.flatnonzero(movable & (assignment == p))
+        if len(candidates) == 0:
+            continue
+        ok = passes(x, candidates, np.flatnonzero(held_person == p), good, fallback)
+        out[candidates[~ok]] = -1
+    return out
