@@ -9,7 +9,10 @@ subprocesses (`python -m photoface --library L ...`):
   not-same / not-face / undo / redo on ids read from `photoface people --json`;
 - export: `export DEST [--xmp]` (sometimes over an earlier complete export);
 - rescan: `scan` after adding, touching and moving a few files;
-- finetune: `finetune --steps N` (a few steps).
+- finetune: `finetune --steps N` (a few steps);
+- regroup: `cluster --full` (one logged decision: every album placed again);
+- activate: `use-model ID` (re-embeds every face with a fine-tuned model saved in the base library,
+  then switches and regroups as one logged decision), or back to `shipped`.
 
 One command per round is SIGKILLed (its whole process group) at a random delay drawn from the
 seed; a command that finishes first is acknowledged and the next one is the victim. After the
@@ -20,6 +23,9 @@ kill the library is reopened and checked, the killed command is run again, and c
   face person/state, rejections, not-same pairs, decision log) equals the state read right after
   the last acknowledged command, or that state plus exactly the one decision the killed command
   logs (checked row by row against the decision's before/after snapshots);
+- regroup and activate: like a review action, the acknowledged state or it plus exactly the one
+  decision (checked against its snapshots); the active model is the old one or, with the
+  decision, the new one;
 - the re-run of the killed command exits 0 (a review action that had already committed may
   exit 1 with a clean message, e.g. merging a person that is gone);
 - no duplicate faces (same photo and same box twice), every face has an embedding;
@@ -59,10 +65,13 @@ TEMP_MARKERS = (".part", ".new", ".tmp")
 # CLI command -> the action name its decision is logged under.
 ACTION_OF = {"confirm": {"confirm"}, "reject": {"reject"}, "move": {"move"}, "split": {"split"},
              "merge": {"merge"}, "rename": {"rename"}, "hide": {"hide", "unhide"},
-             "not-face": {"not_face"}, "not-same": {"not_same"}}
-KINDS = ("review", "export", "rescan", "finetune")
+             "not-face": {"not_face"}, "not-same": {"not_same"}, "cluster": {"regroup"},
+             "use-model": {"use_model"}}
+KINDS = ("review", "export", "rescan", "finetune", "regroup", "activate")
+# Kinds whose command is one logged decision, checked like a review action.
+LOGGED_KINDS = ("review", "regroup", "activate")
 # stderr text that shows the real work has begun (after TensorFlow and the models loaded)
-MARKER = {"rescan": " files, ", "finetune": "learning:"}
+MARKER = {"rescan": " files, ", "finetune": "learning:", "activate": "re-embedding:"}
 
 
 # --------------------------------------------------------------------------- subprocesses
@@ -373,6 +382,7 @@ class Setup:
     ref_exports: dict[bool, dict]       # xmp? -> listing
     est: dict[str, float] = field(default_factory=dict)
     review_s: list[float] = field(default_factory=list)   # durations of acknowledged review commands
+    model_id: str = ""                                     # the fine-tuned model `use-model` switches to
 
 
 def _must(r: Ran, what: str) -> Ran:
@@ -417,6 +427,18 @@ def setup(work: Path, dataset: Path, extra_set: Path, rng: random.Random, steps:
     emit({"event": "setup", "step": "finetune", "seconds": round(r.seconds, 1), "out": r.out.strip().splitlines()[-1:]})
     s.est["finetune"] = r.seconds
     s.est["finetune_work"] = r.seconds - (r.marker_s or 0.0)
+    # A fine-tuned model kept in the base library (saved even if not offered): what `use-model` switches to.
+    code = ("import sys; from photoface.core.store import Library; from photoface.core.finetune import finetune; "
+            "lib = Library(sys.argv[1]); r = finetune(lib, steps=int(sys.argv[2]), save_rejected=True, keep='last'); "
+            "print(r.model_id)")
+    r = _must(run([sys.executable, "-c", code, str(base), str(max(steps, 2))]), "fine-tuned model for activation")
+    s.model_id = r.out.strip().splitlines()[-1]
+    copy_library(base, work / "scratch")
+    r = _must(run(cli(work / "scratch", "use-model", s.model_id), marker=MARKER["activate"]), "use-model")
+    s.est["activate"] = r.seconds
+    s.est["activate_work"] = r.seconds - (r.marker_s or 0.0)
+    r = _must(run(cli(work / "scratch", "cluster", "--full")), "regroup")
+    s.est["regroup"] = r.seconds
     undo = mutate_inputs(s, rng, 0)
     copy_library(base, work / "scratch")
     r = _must(run(cli(work / "scratch", "scan"), marker=MARKER["rescan"]), "rescan")
@@ -580,6 +602,12 @@ def _kill_round(s: Setup, rng, kind, kill_no, steps, lib: Path, dest: Path, t0: 
         elif kind == "rescan":
             args = ["scan"]
             est = s.est["rescan"]
+        elif kind == "regroup":
+            args = ["cluster", "--full"]
+            est = s.est["regroup"]
+        elif kind == "activate":
+            args = ["use-model", s.model_id if ack.active_weights == "shipped" else "shipped"]
+            est = s.est["activate"]
         else:
             args = ["finetune", "--steps", str(steps)]
             est = s.est["finetune"]
@@ -619,9 +647,13 @@ def _kill_round(s: Setup, rng, kind, kill_no, steps, lib: Path, dest: Path, t0: 
     # --- after the kill
     now, storage = read_state(lib)
     rec.problems_after_kill += storage + inputs_problems(s)
-    if kind == "review":
+    if kind in LOGGED_KINDS:
         rec.committed, more = review_outcome(lib, ack, now, args[0])
         rec.problems_after_kill += more
+        if kind == "activate":
+            want = args[1] if rec.committed else ack.active_weights
+            if now.active_weights != want:
+                rec.problems_after_kill.append(f"active model {now.active_weights}, expected {want}")
     else:
         rec.committed = now.decided() != ack.decided() or now.photos != ack.photos
         rec.problems_after_kill += decisions_kept(ack, now, faces_may_recluster=kind == "rescan")
@@ -636,9 +668,11 @@ def _kill_round(s: Setup, rng, kind, kill_no, steps, lib: Path, dest: Path, t0: 
             rec.problems_after_rerun.append(f"re-run failed: rc {r.rc}: {r.err.strip()[-300:]}")
     final, storage = read_state(lib)
     rec.problems_after_rerun += storage + inputs_problems(s)
-    if kind == "review" and not rec.committed and r.rc == 0:
+    if kind in LOGGED_KINDS and not rec.committed and r.rc == 0:
         _, more = review_outcome(lib, ack, final, args[0])
         rec.problems_after_rerun += more
+    if kind == "activate" and final.active_weights != args[1]:
+        rec.problems_after_rerun.append(f"after the re-run the active model is {final.active_weights}, not {args[1]}")
     if kind in ("export", "finetune"):
         rec.problems_after_rerun += decisions_kept(ack, final, faces_may_recluster=False)
     if kind == "rescan":
@@ -702,14 +736,16 @@ def _export_final_problems(s: Setup, dest: Path, xmp: bool) -> list[str]:
 def plan_kinds(n: int, est: dict, seconds_left: float, rng: random.Random) -> list[str]:
     """How many kills of each kind fit the time left (slow kinds shrink first), shuffled."""
     per_round = {"review": 4 * est["action"] + 2.0, "export": 1.8 * est["export"] + 2.0,
-                 "rescan": 1.7 * est["rescan"] + 3.0, "finetune": 1.7 * est["finetune"] + 2.0}
-    counts = {"finetune": round(n * 0.08), "rescan": round(n * 0.15), "export": round(n * 0.2)}
+                 "rescan": 1.7 * est["rescan"] + 3.0, "finetune": 1.7 * est["finetune"] + 2.0,
+                 "regroup": 1.8 * est["regroup"] + 2.0, "activate": 1.7 * est["activate"] + 2.0}
+    counts = {"finetune": round(n * 0.06), "rescan": round(n * 0.12), "export": round(n * 0.15),
+              "regroup": round(n * 0.1), "activate": round(n * 0.08)}
     counts["review"] = n - sum(counts.values())
 
     def cost() -> float:
         return sum(per_round[k] * c for k, c in counts.items())
 
-    for kind, floor in (("finetune", 2), ("rescan", 4), ("export", 5)):
+    for kind, floor in (("finetune", 2), ("activate", 3), ("rescan", 4), ("regroup", 4), ("export", 5)):
         while cost() > seconds_left * 0.9 and counts[kind] > min(floor, n // 10):
             counts[kind] -= 1
             counts["review"] += 1

@@ -7,7 +7,11 @@ together while strangers keep their old distances, so library-wide thresholds le
 This test is measured in the person's own terms, under the same model as the candidate:
 
 - the person's radius: how far each of their held faces (confirmed or accepted) is from its
-  `NEAREST` nearest other held faces (mean squared L2), at the `QUANTILE` of those figures;
+  `NEAREST` nearest other held faces (mean squared L2); the largest of those figures (measured on
+  the shared sets, a lower quantile left out 8-24 % of a person's own faces, and the 90th
+  percentile still let in strangers on the family-shaped sets, where the shipped model is weak:
+  the test is a floor for any model, not the grouping itself), times `SLACK`: a new face has as
+  many chances to be close as the person's own had, no more;
 - a candidate passes when its mean distance to its `NEAREST` nearest held faces of the person is
   within that radius; a poor-quality face (small, blurred, low detector score) only when it is
   well inside (`POOR_SHARE` of the radius).
@@ -22,7 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 NEAREST = 3
-QUANTILE = 0.9
+QUANTILE = 1.0
+SLACK = 1.1
 MIN_HELD = 4
 POOR_SHARE = 0.7
 MAX_REFERENCE = 2000  # held faces a person is measured on (seeded sample past that)
@@ -44,7 +49,7 @@ def person_radius(x_held: np.ndarray, fallback: float) -> float:
         return fallback
     d = _sq_dist(x_held, x_held)
     np.fill_diagonal(d, np.inf)
-    return float(np.quantile(_mean_nearest(d, NEAREST), QUANTILE))
+    return SLACK * float(np.quantile(_mean_nearest(d, NEAREST), QUANTILE))
 
 
 def passes(x: np.ndarray, candidates: np.ndarray, held: np.ndarray, good: np.ndarray,

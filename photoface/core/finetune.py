@@ -23,8 +23,10 @@ Honest validation: before and after, on the validation faces only, (1) verificat
 all pairs of validation faces and (2) ops-to-clean of albums made the way the app makes them
 (`_albums`: the rank-order clustering and nearest-confirmed vote of core/cluster.py, run in memory
 with the training faces as confirmed anchors and the validation faces free). The new model is
-offered (`accepted`) only if its AUC is at most 0.002 below the current model's and its
-ops-to-clean is not higher; saving it makes it a model version (core/models.py) that
+offered (`accepted`) only if its AUC is at most 0.002 below the current model's, its
+ops-to-clean is not higher and (3) it makes no more wrong suggestions for the user's persons
+(validation faces suggested for another person; rejected faces suggested for the person they were
+rejected from); saving it makes it a model version (core/models.py) that
 `models.activate_model` switches to.
 """
 
@@ -158,12 +160,15 @@ def plan_training(library: Library, val_fraction: float = 0.25, seed: int = 0) -
 @dataclass
 class Figures:
     """Validation figures of one model: ROC AUC over all pairs of validation faces, ops-to-clean
-    of the albums of the validation faces (training faces as confirmed anchors), and the number of
-    validation faces."""
+    of the albums of the validation faces (training faces as confirmed anchors), the number of
+    validation faces, and the wrong suggestions those albums give the user's persons: a
+    validation face suggested for another person, or a face the user rejected from a person
+    suggested for it again (were rejections not enforced)."""
 
     auc: float
     ops_to_clean: int
     faces: int
+    wrong_suggestions: int = 0
 
 
 @dataclass
@@ -210,13 +215,13 @@ class FineTuneResult:
 
     def table(self) -> str:
         """The before/after table, as text."""
-        lines = [f"{'model':24} {'val AUC':>8} {'ops to clean':>13} {'faces':>6}"]
+        lines = [f"{'model':24} {'val AUC':>8} {'ops to clean':>13} {'wrong':>6} {'faces':>6}"]
         rows = [("shipped", self.shipped)]
         if self.current_model != "shipped":
             rows.append((f"current ({self.current_model})", self.before))
         rows.append(("new" + (f" ({self.model_id})" if self.model_id else ""), self.after))
         for name, f in rows:
-            lines.append(f"{name:24} {f.auc:8.4f} {f.ops_to_clean:13d} {f.faces:6d}")
+            lines.append(f"{name:24} {f.auc:8.4f} {f.ops_to_clean:13d} {f.wrong_suggestions:6d} {f.faces:6d}")
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -289,19 +294,34 @@ def _albums(x: np.ndarray, anchor: np.ndarray, settings: dict) -> np.ndarray:
                               np.ones(n, bool), max_dist)
 
 
-def validation_figures(x: np.ndarray, data: TrainingData, settings: dict) -> Figures:
-    """Figures of one model's embeddings of `data.face_ids` (rows in that order)."""
+def validation_figures(x: np.ndarray, data: TrainingData, settings: dict,
+                       x_neg: np.ndarray | None = None) -> Figures:
+    """Figures of one model's embeddings of `data.face_ids` (rows in that order) and, when given,
+    of `data.neg_face_ids` (`x_neg`: faces the user rejected, grouped with the rest as free faces)."""
     val = data.val
-    codes = np.unique(data.person, return_inverse=True)[1].astype(np.int64)
+    person_ids, codes = np.unique(data.person, return_inverse=True)
+    codes = codes.astype(np.int64)
     auc = metrics.roc_auc_same_vs_different(x[val], codes[val])
     anchor = np.where(val, -1, codes)
-    pred = _albums(np.ascontiguousarray(x, np.float32), anchor, settings)
-    ops = metrics.ops_to_clean(codes[val], pred[val])
-    return Figures(round(float(auc), 5), int(ops), int(val.sum()))
+    n_neg = 0 if x_neg is None else len(x_neg)
+    x_all = x if not n_neg else np.concatenate([x, x_neg])
+    anchor = np.concatenate([anchor, np.full(n_neg, -1, np.int64)])
+    pred = _albums(np.ascontiguousarray(x_all, np.float32), anchor, settings)
+    ops = metrics.ops_to_clean(codes[val], pred[:len(x)][val])
+    known = (pred >= 0) & (pred < len(person_ids))
+    wrong = int((known[:len(x)] & val & (pred[:len(x)] != codes)).sum())
+    if n_neg:
+        rejected_from = np.searchsorted(person_ids, data.neg_person)
+        wrong += int((pred[len(x):] == rejected_from).sum())
+    return Figures(round(float(auc), 5), int(ops), int(val.sum()), wrong)
 
 
 def accept(before: Figures, after: Figures) -> tuple[bool, str]:
-    """The rule for offering a new model: AUC not lower by more than 0.002, ops-to-clean not higher."""
+    """The rule for offering a new model: AUC not lower by more than 0.002, ops-to-clean not
+    higher, and no more wrong suggestions for the user's persons."""
+    if after.wrong_suggestions > before.wrong_suggestions:
+        return False, (f"not offered: it would suggest {after.wrong_suggestions} wrong faces for the people you "
+                       f"confirmed instead of {before.wrong_suggestions}; keeping the current model")
     if after.auc < before.auc - AUC_TOLERANCE:
         return False, (f"not offered: validation AUC would drop from {before.auc:.4f} to {after.auc:.4f}; "
                        f"keeping the current model")
@@ -309,7 +329,8 @@ def accept(before: Figures, after: Figures) -> tuple[bool, str]:
         return False, (f"not offered: albums of the test faces would need {after.ops_to_clean} corrections "
                        f"instead of {before.ops_to_clean}; keeping the current model")
     return True, (f"offered: validation AUC {before.auc:.4f} -> {after.auc:.4f}, corrections "
-                  f"{before.ops_to_clean} -> {after.ops_to_clean}")
+                  f"{before.ops_to_clean} -> {after.ops_to_clean}, wrong suggestions "
+                  f"{before.wrong_suggestions} -> {after.wrong_suggestions}")
 
 
 # --------------------------------------------------------------------------- the network
@@ -574,20 +595,22 @@ def finetune(library: Library, progress: Callable[[int, int], None] | None = Non
         return np.concatenate(out) if out else np.zeros((0, 512), np.float32)
 
     conf_rows = np.arange(n_conf)
+    neg_rows_all = np.arange(n_conf, len(all_ids))
     val_rows = np.flatnonzero(data.val)
     codes = np.unique(data.person, return_inverse=True)[1]
 
     # Before: the shipped model (the head at its initial weights) and the model in use.
     x_shipped = embed_rows(conf_rows)
-    shipped_fig = validation_figures(x_shipped, data, settings)
+    shipped_fig = validation_figures(x_shipped, data, settings, embed_rows(neg_rows_all))
     before = shipped_fig
     if current != "shipped":
-        stored_ids, stored = library.embeddings(active_model(library), data.face_ids, present_only=False)
-        if len(stored_ids) == n_conf:
-            before = validation_figures(stored[np.searchsorted(stored_ids, data.face_ids)], data, settings)
+        stored_ids, stored = library.embeddings(active_model(library), all_ids, present_only=False)
+        if len(stored_ids) == len(np.unique(all_ids)):
+            x_stored = stored[np.searchsorted(stored_ids, all_ids)]
+            before = validation_figures(x_stored[:n_conf], data, settings, x_stored[n_conf:])
         else:  # should not happen: activation embeds every face first
             log.warning("model in use lacks embeddings of %d faces; comparing with the shipped model",
-                        n_conf - len(stored_ids))
+                        len(np.unique(all_ids)) - len(stored_ids))
 
     # Training batches from training faces only; known negatives by person.
     train_persons = [p for p in range(codes.max() + 1) if ((codes == p) & ~data.val).sum() >= 2]
@@ -676,7 +699,7 @@ def finetune(library: Library, progress: Callable[[int, int], None] | None = Non
         progress(total, total)
 
     x_new = embed_rows(conf_rows)
-    after = validation_figures(x_new, data, settings)
+    after = validation_figures(x_new, data, settings, embed_rows(neg_rows_all))
     threshold = _threshold(x_new[val_rows], codes[val_rows])
     if best_step == 0:
         accepted, reason = False, "not offered: training did not improve on the validation faces"

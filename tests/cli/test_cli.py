@@ -112,3 +112,92 @@ def test_self_test_passes_and_names_the_device(tmp_path):
     assert out.returncode == 0, out.stdout + out.stderr
     result = json.loads(out.stdout)
     assert result["ok"] and result["faces"] == 1 and result["device"].startswith(("CPU", "GPU"))
+
+
+@pytest.fixture
+def clustered_copy(scanned_set, tmp_path):
+    """A private copy of lfw_subset, grouped into albums."""
+    from photoface.core import cluster
+
+    lib_dir, _ = scanned_set("lfw_subset")
+    copy = tmp_path / "lib"
+    shutil.copytree(lib_dir, copy)
+    with Library(copy) as lib:
+        cluster.update_albums(lib, full=True)
+    return copy
+
+
+def _albums(lib) -> list[tuple[int, int]]:
+    """(person, faces) of the unnamed albums, biggest first."""
+    return lib.con.execute(
+        "SELECT p.id, COUNT(f.id) FROM persons p JOIN faces f ON f.person_id = p.id WHERE p.name IS NULL "
+        "AND f.state IN ('suggested', 'accepted', 'confirmed') GROUP BY p.id ORDER BY COUNT(f.id) DESC, p.id"
+    ).fetchall()
+
+
+@pytest.mark.model
+def test_rename_merge_rename_then_full_regroup_keeps_every_face(clustered_copy):
+    """The CLI reproduction: rename, merge, rename the merged album, `cluster --full`: Bob keeps
+    all his faces and no unnamed album takes part of them."""
+    lib_dir = str(clustered_copy)
+    with Library(clustered_copy) as lib:
+        (alice, _), (p6, n6), (p3, n3) = _albums(lib)[:3]
+    out = photoface("--library", lib_dir, "rename", str(alice), "Alice")
+    assert out.returncode == 0 and "Alice" in out.stdout and "accepted" in out.stdout, out.stderr
+    out = photoface("--library", lib_dir, "merge", str(p3), "--into", str(p6))
+    assert out.returncode == 0 and f"into person {p6}" in out.stdout and f"{n3 + n6} faces" in out.stdout
+    out = photoface("--library", lib_dir, "rename", str(p6), "Bob")
+    assert out.returncode == 0 and f"person {p6} (Bob, {n3 + n6} faces)" in out.stdout
+    with Library(clustered_copy) as lib:
+        bob = {f for (f,) in lib.con.execute("SELECT id FROM faces WHERE person_id = ?", (p6,))}
+    assert len(bob) == n3 + n6
+    dry = photoface("--library", lib_dir, "cluster", "--full", "--dry-run")
+    assert dry.returncode == 0 and "dry run" in dry.stdout
+    out = photoface("--library", lib_dir, "cluster", "--full")
+    assert out.returncode == 0 and "undo" in out.stdout
+    with Library(clustered_copy) as lib:
+        now = {f for (f,) in lib.con.execute("SELECT id FROM faces WHERE person_id = ?", (p6,))}
+        assert bob <= now
+        names = dict(lib.con.execute("SELECT id, name FROM persons WHERE name IS NOT NULL").fetchall())
+    assert names == {alice: "Alice", p6: "Bob"}
+    undo = photoface("--library", lib_dir, "undo")
+    assert undo.returncode == 0 and "Regroup Faces" in undo.stdout
+
+
+@pytest.mark.model
+def test_export_takes_what_the_user_accepted_unless_suggestions_are_asked_for(clustered_copy, tmp_path):
+    """A stranger suggested for a named person stays out of her folder and XMP by default."""
+    with Library(clustered_copy) as lib:
+        (ann, n_ann), (other, _) = _albums(lib)[:2]
+        from photoface.core.review import Review
+
+        Review(lib).rename(ann, "Ann")
+        # A later grouping suggests a face of another album for Ann (as a regroup may).
+        (stranger, photo) = lib.con.execute(
+            "SELECT f.id, f.photo_id FROM faces f WHERE f.person_id = ? AND NOT EXISTS (SELECT 1 FROM faces g "
+            "WHERE g.photo_id = f.photo_id AND g.person_id = ?) LIMIT 1", (other, ann)).fetchone()
+        with lib.transaction() as con:
+            con.execute("UPDATE faces SET person_id = ?, state = 'suggested' WHERE id = ?", (ann, stranger))
+        (sha,) = lib.con.execute("SELECT sha256 FROM photos WHERE id = ?", (photo,)).fetchone()
+    out = photoface("--library", str(clustered_copy), "export", str(tmp_path / "plain"), "--xmp")
+    assert out.returncode == 0, out.stderr
+    index = json.loads((tmp_path / "plain" / "photoface-export.json").read_text())
+    (person,) = index["persons"]
+    assert sha not in {ph["sha256"] for ph in person["photos"]}
+    assert len(person["photos"]) == n_ann
+    assert {s for ph in person["photos"] for s in ph["face_states"]} == {"accepted"}
+    out = photoface("--library", str(clustered_copy), "export", str(tmp_path / "all"), "--include-suggested")
+    assert out.returncode == 0, out.stderr
+    index = json.loads((tmp_path / "all" / "photoface-export.json").read_text())
+    (person,) = index["persons"]
+    (entry,) = [ph for ph in person["photos"] if ph["sha256"] == sha]
+    assert entry["face_states"] == ["suggested"]
+
+
+@pytest.mark.model
+def test_output_piped_into_head_ends_quietly(clustered_copy):
+    # `people --json` of lfw_subset is larger than a pipe's buffer: head leaves while it writes.
+    out = subprocess.run(f"{sys.executable} -m photoface --library {clustered_copy} people --json | head -c 100",
+                         shell=True, capture_output=True, text=True, env=ENV, timeout=300)
+    assert len(out.stdout) == 100
+    assert "Traceback" not in out.stderr and "BrokenPipe" not in out.stderr, out.stderr

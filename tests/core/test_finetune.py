@@ -72,6 +72,29 @@ def test_acceptance_rule():
     assert not ok and "AUC" in reason
     ok, reason = accept(before, Figures(0.99, 5, 20))       # more corrections
     assert not ok and "corrections" in reason
+    ok, reason = accept(before, Figures(0.99, 2, 20, wrong_suggestions=1))  # a stranger suggested for a person
+    assert not ok and "wrong" in reason
+    assert accept(Figures(0.95, 4, 20, 3), Figures(0.96, 4, 20, 2))[0]
+
+
+def test_validation_counts_wrong_suggestions_for_known_persons():
+    """Two tight persons and a rejected face sitting on the first: the albums suggest it back
+    (rejections are not enforced here on purpose: they measure the model), and a validation face
+    of person B moved next to A is suggested for A. Both count as wrong."""
+    from photoface.core.config import DEFAULTS
+    from photoface.core.finetune import TrainingData, validation_figures
+    from tests.core.fakes import identity_vectors
+
+    x, labels = identity_vectors(2, 12, noise=0.2)
+    person = np.where(labels == 0, 10, 20)
+    val = np.tile(np.arange(12) >= 8, 2)
+    data = TrainingData(np.arange(24), person, val, np.array([100]), np.array([10]))
+    clean = validation_figures(x, data, dict(DEFAULTS))
+    assert clean.wrong_suggestions == 0
+    assert validation_figures(x, data, dict(DEFAULTS), x_neg=x[:1] * 0.999 + x[1:2] * 0.001).wrong_suggestions == 1
+    moved = x.copy()
+    moved[23] = x[0]  # a validation face of person 20 that looks exactly like one of person 10
+    assert validation_figures(moved, data, dict(DEFAULTS)).wrong_suggestions == 1
 
 
 def test_batch_masks_use_rejected_faces_only_against_their_person():

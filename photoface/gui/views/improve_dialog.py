@@ -40,8 +40,8 @@ class ImproveDialog(QDialog):
         self.progress.setVisible(False)
         self.status = QLabel("", self)
         self.status.setWordWrap(True)
-        self.table = QTableWidget(0, 4, self)
-        self.table.setHorizontalHeaderLabels(["Model", "Telling apart (AUC)", "Corrections needed", "Faces"])
+        self.table = QTableWidget(0, 5, self)
+        self.table.setHorizontalHeaderLabels(["Model", "Telling apart (AUC)", "Corrections needed", "Wrong suggestions", "Faces"])
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setVisible(False)
         self.models = QListWidget(self)
@@ -139,7 +139,8 @@ class ImproveDialog(QDialog):
         rows.append(("New model", result["after"]))
         self.table.setRowCount(len(rows))
         for r, (name, fig) in enumerate(rows):
-            for c, text in enumerate((name, f"{fig['auc']:.4f}", str(fig["ops_to_clean"]), str(fig["faces"]))):
+            for c, text in enumerate((name, f"{fig['auc']:.4f}", str(fig["ops_to_clean"]),
+                                      str(fig.get("wrong_suggestions", 0)), str(fig["faces"]))):
                 self.table.setItem(r, c, QTableWidgetItem(text))
         self.table.setVisible(True)
         self.status.setText(result["reason"])
