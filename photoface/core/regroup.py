@@ -113,8 +113,10 @@ class PlanSummary:
             parts = ([f"{self.new_albums} new"] if self.new_albums else []) + \
                     ([f"{self.albums_gone} gone"] if self.albums_gone else [])
             out.append(f"Unnamed albums: {', '.join(parts)}")
-        if self.from_unsorted or self.to_unsorted:
-            out.append(f"Unsorted: {self.from_unsorted} faces placed in albums, {self.to_unsorted} back to Unsorted")
+        parts = ([f"{_faces(self.from_unsorted)} placed in albums"] if self.from_unsorted else []) + \
+                ([f"{_faces(self.to_unsorted)} back to Unsorted"] if self.to_unsorted else [])
+        if parts:
+            out.append(f"Unsorted: {', '.join(parts)}")
         return out or ["Nothing changes."]
 
     def to_dict(self) -> dict:
@@ -122,6 +124,10 @@ class PlanSummary:
                 "albums_gone": self.albums_gone, "to_unsorted": self.to_unsorted,
                 "from_unsorted": self.from_unsorted, "lines": self.lines(),
                 "needs_confirmation": self.needs_confirmation}
+
+
+def _faces(n: int) -> str:
+    return f"{n} face" if n == 1 else f"{n} faces"
 
 
 def summarize(library: Library, plan: AlbumPlan) -> PlanSummary:

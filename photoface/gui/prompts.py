@@ -39,14 +39,21 @@ def ask_yes_no(parent: QWidget | None, title: str, text: str) -> bool:
                                 QMessageBox.Yes) == QMessageBox.Yes
 
 
-def ask_apply(parent: QWidget | None, title: str, intro: str, lines: list[str]) -> bool:
-    """What a change will do, with Apply / Cancel; True for Apply."""
-    box = QMessageBox(QMessageBox.Question, title, intro + "\n\n" + "\n".join(lines), QMessageBox.NoButton, parent)
+def apply_box(parent: QWidget | None, title: str, intro: str, lines: list[str]) -> QMessageBox:
+    """The question `ask_apply` asks, built and not shown; its default button is Apply."""
+    box = QMessageBox(QMessageBox.Question, title, intro, QMessageBox.NoButton, parent)
+    box.setInformativeText("\n".join(lines))
     apply = box.addButton("Apply", QMessageBox.AcceptRole)
     box.addButton(QMessageBox.Cancel)
     box.setDefaultButton(apply)
+    return box
+
+
+def ask_apply(parent: QWidget | None, title: str, intro: str, lines: list[str]) -> bool:
+    """What a change will do, with Apply / Cancel; True for Apply."""
+    box = apply_box(parent, title, intro, lines)
     box.exec()
-    return box.clickedButton() is apply
+    return box.clickedButton() is box.defaultButton()
 
 
 def show_error(parent: QWidget | None, title: str, text: str, details: str | None = None) -> None:

@@ -1,5 +1,6 @@
 """The library file: migrations, transactions, settings, byte paths."""
 
+import json
 import sqlite3
 
 import numpy as np
@@ -102,3 +103,52 @@ def test_embeddings_are_per_model_version_and_only_for_present_photos(tmp_path):
         assert len(lib.embeddings("v1")[0]) == 0                  # left the albums
         assert len(lib.embeddings("v1", present_only=False)[0]) == 2  # but kept
         assert lib.counts()["photos_missing"] == 1
+
+
+def test_migration_4_keeps_every_row_and_accepts_what_the_user_named_or_merged(tmp_path, monkeypatch):
+    """A library of schema 3 (before 'accepted'): rebuilding the faces table cascades nothing,
+    and faces the decision log shows in a named or merged person when it was named become accepted."""
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:3])
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 3)
+    with Library(tmp_path) as lib:
+        with lib.transaction() as con:
+            lib.insert_photo(con, _photo("a" * 64, n_faces=4), "m")
+            lib.insert_photo(con, _photo("b" * 64, n_faces=2), "m")
+            for pid, name in ((1, "Ann"), (2, None), (3, None), (4, "Hidden")):
+                con.execute("INSERT INTO persons(id, name, hidden, created_at) VALUES (?, ?, ?, 0)",
+                            (pid, name, int(pid == 4)))
+            con.execute("UPDATE faces SET created_at = 10")
+            # Ann: two suggestions and a confirmed face seen when she was named (t=20), one face
+            # suggested later (t=30). Person 2 was merged into 3 at t=20; 4 hidden at t=20.
+            for fid, pid, state in ((1, 1, "suggested"), (2, 1, "confirmed"), (3, 1, "suggested"), (4, 3, "suggested"),
+                                    (5, 2, "suggested"), (6, 4, "suggested")):
+                con.execute("UPDATE faces SET person_id = ?, state = ? WHERE id = ?", (pid, state, fid))
+            con.execute("UPDATE faces SET created_at = 30 WHERE id = 3")
+            con.execute("INSERT INTO rejections(face_id, person_id) VALUES (5, 1)")
+            for at, action, params in ((20, "rename", {"person": 1, "name": "Ann"}),
+                                       (20, "merge", {"sources": [7], "target": 3}),
+                                       (20, "hide", {"person": 4}), (21, "rename", {"person": 2, "name": None})):
+                con.execute("INSERT INTO decisions(at, action, params, before, after) VALUES (?, ?, ?, '{}', '{}')",
+                            (at, action, json.dumps(params)))
+        counts = {t: lib.con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                  for t in ("faces", "embeddings", "rejections", "persons", "decisions")}
+    monkeypatch.undo()
+    with Library(tmp_path) as lib:
+        con = lib.con
+        assert con.execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION >= 4
+        assert con.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert con.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert {t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in counts} == counts
+        states = dict(con.execute("SELECT id, state FROM faces").fetchall())
+        assert states == {1: "accepted", 2: "confirmed", 3: "suggested", 4: "accepted", 5: "suggested",
+                          6: "accepted"}
+        indexes = {n for (n,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'index' "
+                                             "AND tbl_name = 'faces'")}
+        assert {"faces_photo", "faces_person", "faces_person_cover"} <= indexes
+        with pytest.raises(sqlite3.IntegrityError):
+            con.execute("UPDATE faces SET state = 'bogus' WHERE id = 1")
+        # Deleting a photo still cascades to its faces and their embeddings (the new table's keys work).
+        with lib.transaction() as tx:
+            tx.execute("DELETE FROM photos WHERE sha256 = ?", ("b" * 64,))
+        assert con.execute("SELECT COUNT(*) FROM faces").fetchone()[0] == 4
+        assert con.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 4

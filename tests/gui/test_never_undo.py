@@ -60,6 +60,13 @@ def test_rename_onto_a_taken_name_then_regroup_keeps_the_merged_album(qtbot, mak
     assert _held_by(win, ann) == kept  # a regroup may add suggestions, never take the merge apart
     # The Edit menu names what is really there: the regroup, then the merge under it.
     assert win.actions.undo_action.text() == "Undo Regroup Faces"
+    if summaries:  # what the user was shown before the regroup: named persons and albums
+        assert all(":" in line for line in summaries[0])
+        box = prompts.apply_box(win, "Regroup faces", "Regrouping would change these albums "
+                                "(Edit → Undo takes it back):", summaries[0])
+        box.show()
+        screenshot(box, "regroup-preview")
+        box.close()
     win.actions.undo_action.trigger()
     wait_idle(qtbot, win)
     assert win.actions.undo_action.text() == "Undo Merge"
