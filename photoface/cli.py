@@ -209,16 +209,16 @@ def cmd_people(args) -> int:
         persons = people.list_people(lib, include_hidden=args.all, min_faces=0 if args.all else None)
         if args.json:
             out = {"persons": [{"id": p.id, "name": p.name, "hidden": p.hidden, "faces_count": p.faces,
-                                "confirmed": p.confirmed,
+                                "confirmed": p.confirmed, "accepted": p.accepted,
                                 "faces": [_face_json(f) for f in people.person_faces(lib, p.id)]}
                                for p in persons],
                    "unsorted": [_face_json(f) for f in people.unsorted_faces(lib)]}
             print(json.dumps(out))
             return 0
-        print(f"{'id':>6}  {'name':30} {'faces':>6} {'confirmed':>9}")
+        print(f"{'id':>6}  {'name':30} {'faces':>6} {'confirmed':>9} {'accepted':>8}")
         for p in persons:
             flag = "  (hidden)" if p.hidden else ""
-            print(f"{p.id:>6}  {p.label:30} {p.faces:>6} {p.confirmed:>9}{flag}")
+            print(f"{p.id:>6}  {p.label:30} {p.faces:>6} {p.confirmed:>9} {p.accepted:>8}{flag}")
         print(f"unsorted faces: {len(people.unsorted_faces(lib))}")
     return 0
 
@@ -603,7 +603,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print what would change and change nothing")
     p.set_defaults(func=cmd_cluster)
 
-    p = sub.add_parser("people", help="person albums: id, name, faces, confirmed")
+    p = sub.add_parser("people", help="person albums: id, name, faces, confirmed, accepted")
     p.add_argument("--json", action="store_true", help="every person and the unsorted faces, with boxes")
     p.add_argument("--all", action="store_true", help="hidden persons and small albums too")
     p.set_defaults(func=cmd_people)

@@ -63,3 +63,22 @@ def scanned_set(datasets_dir, face_models, tmp_path_factory):
         return cache[name]
 
     return get
+
+
+@pytest.fixture
+def clustered_copy(scanned_set, tmp_path):
+    """clustered_copy(name) -> a private copy of a scanned set's library, grouped into albums."""
+    import shutil
+
+    from photoface.core.cluster import update_albums
+    from photoface.core.store import Library
+
+    def make(name: str) -> Path:
+        lib_dir, _ = scanned_set(name)
+        copy = tmp_path / f"lib-{name}"
+        shutil.copytree(lib_dir, copy)
+        with Library(copy) as lib:
+            update_albums(lib, full=True)
+        return copy
+
+    return make

@@ -115,16 +115,9 @@ def test_self_test_passes_and_names_the_device(tmp_path):
 
 
 @pytest.fixture
-def clustered_copy(scanned_set, tmp_path):
+def lfw_albums(clustered_copy):
     """A private copy of lfw_subset, grouped into albums."""
-    from photoface.core import cluster
-
-    lib_dir, _ = scanned_set("lfw_subset")
-    copy = tmp_path / "lib"
-    shutil.copytree(lib_dir, copy)
-    with Library(copy) as lib:
-        cluster.update_albums(lib, full=True)
-    return copy
+    return clustered_copy("lfw_subset")
 
 
 def _albums(lib) -> list[tuple[int, int]]:
@@ -136,11 +129,11 @@ def _albums(lib) -> list[tuple[int, int]]:
 
 
 @pytest.mark.model
-def test_rename_merge_rename_then_full_regroup_keeps_every_face(clustered_copy):
+def test_rename_merge_rename_then_full_regroup_keeps_every_face(lfw_albums):
     """The CLI reproduction: rename, merge, rename the merged album, `cluster --full`: Bob keeps
     all his faces and no unnamed album takes part of them."""
-    lib_dir = str(clustered_copy)
-    with Library(clustered_copy) as lib:
+    lib_dir = str(lfw_albums)
+    with Library(lfw_albums) as lib:
         (alice, _), (p6, n6), (p3, n3) = _albums(lib)[:3]
     out = photoface("--library", lib_dir, "rename", str(alice), "Alice")
     assert out.returncode == 0 and "Alice" in out.stdout and "accepted" in out.stdout, out.stderr
@@ -148,14 +141,14 @@ def test_rename_merge_rename_then_full_regroup_keeps_every_face(clustered_copy):
     assert out.returncode == 0 and f"into person {p6}" in out.stdout and f"{n3 + n6} faces" in out.stdout
     out = photoface("--library", lib_dir, "rename", str(p6), "Bob")
     assert out.returncode == 0 and f"person {p6} (Bob, {n3 + n6} faces)" in out.stdout
-    with Library(clustered_copy) as lib:
+    with Library(lfw_albums) as lib:
         bob = {f for (f,) in lib.con.execute("SELECT id FROM faces WHERE person_id = ?", (p6,))}
     assert len(bob) == n3 + n6
     dry = photoface("--library", lib_dir, "cluster", "--full", "--dry-run")
     assert dry.returncode == 0 and "dry run" in dry.stdout
     out = photoface("--library", lib_dir, "cluster", "--full")
     assert out.returncode == 0 and "undo" in out.stdout
-    with Library(clustered_copy) as lib:
+    with Library(lfw_albums) as lib:
         now = {f for (f,) in lib.con.execute("SELECT id FROM faces WHERE person_id = ?", (p6,))}
         assert bob <= now
         names = dict(lib.con.execute("SELECT id, name FROM persons WHERE name IS NOT NULL").fetchall())
@@ -165,9 +158,9 @@ def test_rename_merge_rename_then_full_regroup_keeps_every_face(clustered_copy):
 
 
 @pytest.mark.model
-def test_export_takes_what_the_user_accepted_unless_suggestions_are_asked_for(clustered_copy, tmp_path):
+def test_export_takes_what_the_user_accepted_unless_suggestions_are_asked_for(lfw_albums, tmp_path):
     """A stranger suggested for a named person stays out of her folder and XMP by default."""
-    with Library(clustered_copy) as lib:
+    with Library(lfw_albums) as lib:
         (ann, n_ann), (other, _) = _albums(lib)[:2]
         from photoface.core.review import Review
 
@@ -179,14 +172,14 @@ def test_export_takes_what_the_user_accepted_unless_suggestions_are_asked_for(cl
         with lib.transaction() as con:
             con.execute("UPDATE faces SET person_id = ?, state = 'suggested' WHERE id = ?", (ann, stranger))
         (sha,) = lib.con.execute("SELECT sha256 FROM photos WHERE id = ?", (photo,)).fetchone()
-    out = photoface("--library", str(clustered_copy), "export", str(tmp_path / "plain"), "--xmp")
+    out = photoface("--library", str(lfw_albums), "export", str(tmp_path / "plain"), "--xmp")
     assert out.returncode == 0, out.stderr
     index = json.loads((tmp_path / "plain" / "photoface-export.json").read_text())
     (person,) = index["persons"]
     assert sha not in {ph["sha256"] for ph in person["photos"]}
     assert len(person["photos"]) == n_ann
     assert {s for ph in person["photos"] for s in ph["face_states"]} == {"accepted"}
-    out = photoface("--library", str(clustered_copy), "export", str(tmp_path / "all"), "--include-suggested")
+    out = photoface("--library", str(lfw_albums), "export", str(tmp_path / "all"), "--include-suggested")
     assert out.returncode == 0, out.stderr
     index = json.loads((tmp_path / "all" / "photoface-export.json").read_text())
     (person,) = index["persons"]
@@ -195,9 +188,9 @@ def test_export_takes_what_the_user_accepted_unless_suggestions_are_asked_for(cl
 
 
 @pytest.mark.model
-def test_output_piped_into_head_ends_quietly(clustered_copy):
+def test_output_piped_into_head_ends_quietly(lfw_albums):
     # `people --json` of lfw_subset is larger than a pipe's buffer: head leaves while it writes.
-    out = subprocess.run(f"{sys.executable} -m photoface --library {clustered_copy} people --json | head -c 100",
+    out = subprocess.run(f"{sys.executable} -m photoface --library {lfw_albums} people --json | head -c 100",
                          shell=True, capture_output=True, text=True, env=ENV, timeout=300)
     assert len(out.stdout) == 100
     assert "Traceback" not in out.stderr and "BrokenPipe" not in out.stderr, out.stderr

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 
-from photoface.core import cluster
 from photoface.core.review import Review
 from photoface.core.store import Library
 from photoface.gui.main_window import MainWindow
@@ -20,12 +18,9 @@ pytestmark = pytest.mark.model
 
 
 @pytest.fixture
-def named_library(scanned_set, tmp_path):
-    lib_dir, folder = scanned_set("five_celebrity_faces")
-    copy = tmp_path / "lib"
-    shutil.copytree(lib_dir, copy)
+def named_library(clustered_copy):
+    copy = clustered_copy("five_celebrity_faces")
     with Library(copy) as lib:
-        cluster.update_albums(lib, full=True)
         review = Review(lib)
         for i, (pid,) in enumerate(lib.con.execute("SELECT id FROM persons ORDER BY id LIMIT 2").fetchall()):
             review.rename(pid, f"Person {i + 1}")
