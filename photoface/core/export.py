@@ -36,6 +36,8 @@ from photoface.core.hashing import sha256_file
 log = logging.getLogger(__name__)
 
 INDEX_NAME = "photoface-export.json"
+_UMASK = os.umask(0o022)  # read once (os.umask can only be read by setting it) and put back
+os.umask(_UMASK)
 MODES = ("copy", "hardlink", "symlink")
 MAX_NAME_BYTES = 120  # well under 255 (ext4, NTFS, APFS) to leave room for suffixes
 _FORBIDDEN = set('/\\:*?"<>|')
@@ -306,7 +308,7 @@ class ExportReport:
         extra += f", {len(self.missing)} missing" if self.missing else ""
         extra += f", {len(self.unreadable)} unreadable" if self.unreadable else ""
         extra += f", {self.sidecars_written} XMP written" if self.sidecars_written else ""
-        return (f"exported {self.photos} photos of {self.persons} persons to {self.destination} "
+        return (f"exported {_n(self.photos, 'photo')} of {_n(self.persons, 'person')} to {self.destination} "
                 f"in {self.seconds:.1f}s: {self.copied} copied{linked}, {self.unchanged} already there"
                 f"{extra}")
 
@@ -329,6 +331,10 @@ def _fsync_dir(folder: str) -> None:
         os.close(fd)
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
 def _write_atomic(folder: str, name: str, fill: Callable, stat_from: str | None = None) -> None:
     """Writes a new file `folder/name` via a temporary file and a rename.
 
@@ -348,6 +354,13 @@ def _write_atomic(folder: str, name: str, fill: Callable, stat_from: str | None 
             except OSError:  # FAT/SMB may refuse chmod: the times matter most
                 st = os.stat(stat_from)
                 os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+        else:
+            # mkstemp makes the file private (0600); a file of ours (index, sidecar) gets the mode
+            # any new file of the user would have.
+            try:
+                os.chmod(tmp, 0o666 & ~_UMASK)
+            except OSError:
+                pass
         target = os.path.join(folder, name)
         if os.path.lexists(target):
             raise FileExistsError(errno.EEXIST, "exists", target)
@@ -454,7 +467,7 @@ def _box_json(b: Box) -> list[float]:
     return [round(b.x, 2), round(b.y, 2), round(b.w, 2), round(b.h, 2)]
 
 
-def _index(report: ExportReport, plans: list[AlbumPlan], previous: dict | None) -> dict:
+def _index(report: ExportReport, plans: list[AlbumPlan], previous: dict | None, include_suggested: bool) -> dict:
     persons = {}
     for plan in plans:
         persons[plan.folder] = {"id": plan.person_id, "name": plan.name, "folder": plan.folder, "photos": []}
@@ -471,6 +484,7 @@ def _index(report: ExportReport, plans: list[AlbumPlan], previous: dict | None) 
             persons[old.get("folder")] = old
     return {"format": "photoface-export", "version": 1, "photoface": __version__,
             "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "mode": report.mode,
+            "faces_exported": list(_states(include_suggested)),
             "box_units": "pixels of the EXIF-oriented photo: [x, y, w, h], top-left corner",
             "persons": sorted(persons.values(), key=lambda p: str(p.get("folder")))}
 
@@ -581,7 +595,7 @@ def export_albums(library: Library, destination: str | os.PathLike,
                             "were left as they are")
     if report.missing:
         report.notes.append(f"{len(report.missing)} photos have no file on disk now (offline or deleted)")
-    index = _index(report, plans, previous)
+    index = _index(report, plans, previous, include_suggested)
     try:
         data = json.dumps(index, indent=1, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:  # a file name that is not UTF-8: escape everything instead

@@ -24,15 +24,22 @@ from photoface.gui import prompts
 log = logging.getLogger(__name__)
 
 
+def _faces(face_ids) -> str:
+    n = len(set(face_ids))
+    return f"{n} face" if n == 1 else f"{n} faces"
+
+
 class Actions(QObject):
     """Review actions for the window, with undo/redo.
 
     Attributes:
         changed -- emitted after anything in the library changed (views reload).
+        status -- one sentence for the status bar: what the last action, undo or redo did.
         undo_action, redo_action -- Edit-menu actions named after what they undo ("Undo Merge").
     """
 
     changed = Signal()
+    status = Signal(str)
 
     def __init__(self, library: Library, parent_widget: QWidget | None = None):
         super().__init__(parent_widget)
@@ -61,23 +68,30 @@ class Actions(QObject):
         self.redo_action.setText(f"Redo {describe_action(redo)}" if redo else "Redo")
 
     def undo(self) -> None:
-        if self.review.undo() is not None:
+        done = self.review.undo()
+        if done is not None:
             self.changed.emit()
+            self.status.emit(f"Undone: {describe_action(done[1])}.")
 
     def redo(self) -> None:
-        if self.review.redo() is not None:
+        done = self.review.redo()
+        if done is not None:
             self.changed.emit()
+            self.status.emit(f"Redone: {describe_action(done[1])}.")
 
-    def _push(self, text: str, apply: Callable[[], object]):
+    def _push(self, text: str, apply: Callable[[], object], said: str | None = None):
+        """Runs one Review call; `said` (or "TEXT: done.") goes to the status bar after it."""
         try:
-            return apply()
+            result = apply()
         finally:
             self.changed.emit()
+        self.status.emit(f"{said or text + ': done.'} Edit → Undo (Ctrl+Z) takes it back.")
+        return result
 
-    def _run(self, text: str, apply: Callable[[], object]):
+    def _run(self, text: str, apply: Callable[[], object], said: str | None = None):
         """_push, showing a core error as a message instead of raising."""
         try:
-            return self._push(text, apply)
+            return self._push(text, apply, said)
         except NameTaken:
             raise
         except PhotofaceError as exc:
@@ -87,16 +101,20 @@ class Actions(QObject):
     # --- actions -------------------------------------------------------------------------------
 
     def confirm(self, face_ids: list[int], person_id: int):
-        return self._run("Confirm", lambda: self.review.confirm(face_ids, person_id))
+        return self._run("Confirm", lambda: self.review.confirm(face_ids, person_id),
+                         f"Confirmed {_faces(face_ids)}.")
 
     def reject(self, face_ids: list[int], person_id: int):
-        return self._run("Not This Person", lambda: self.review.reject(face_ids, person_id))
+        return self._run("Not This Person", lambda: self.review.reject(face_ids, person_id),
+                         f"{_faces(face_ids).capitalize()} taken out of this person (now in Unsorted faces "
+                         f"unless confirmed elsewhere).")
 
     def move(self, face_ids: list[int], person_id: int):
-        return self._run("Move", lambda: self.review.move(face_ids, person_id))
+        return self._run("Move", lambda: self.review.move(face_ids, person_id), f"Moved {_faces(face_ids)}.")
 
     def merge(self, sources: list[int], target: int):
-        return self._run("Merge", lambda: self.review.merge(sources, target))
+        return self._run("Merge", lambda: self.review.merge(sources, target),
+                         "Merged: every face both albums showed is now accepted for this person.")
 
     def hide(self, person_ids: int | list[int], hidden: bool = True):
         """Hides (or shows) one or several persons: one decision, one undo step."""
@@ -116,8 +134,10 @@ class Actions(QObject):
 
     def rename(self, person_id: int, name: str | None) -> bool:
         """Renames; a name another person has leads to "Merge with X?". Returns whether done."""
+        said = (f"Named {name.strip()}: the faces the album showed are accepted; confirm or take out any of them."
+                if name and name.strip() else "Name removed.")
         try:
-            self._push("Rename", lambda: self.review.rename(person_id, name))
+            self._push("Rename", lambda: self.review.rename(person_id, name), said)
             return True
         except NameTaken as taken:
             if prompts.ask_yes_no(self.parent_widget, "Name already used",

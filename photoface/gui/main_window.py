@@ -124,6 +124,7 @@ class MainWindow(QMainWindow):
         self._build_views()
         self._build_menus()
         self._build_status()
+        self.actions.status.connect(self.state_label.setText)
         self.actions.changed.connect(self._reload_timer.start)
         self._restore_state()
         self.reload_all()

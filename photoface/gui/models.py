@@ -191,7 +191,7 @@ class FacesModel(_DropModel):
         if role == Qt.DisplayRole:
             return f.person_name or ""
         if role == Qt.ToolTipRole:
-            state = {"confirmed": "confirmed", "accepted": "kept with this album by you (not confirmed one by one)",
+            state = {"confirmed": "confirmed", "accepted": "accepted: in this album when you named, merged or hid it (not confirmed one by one)",
                      "suggested": "suggested (not yet confirmed)"}.get(f.state, f.state)
             return f"{f.path or 'photo not on disk'}\n{f.taken_at or 'date unknown'} · {state}"
         if role == Qt.AccessibleTextRole:

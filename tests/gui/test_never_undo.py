@@ -45,13 +45,25 @@ def test_rename_onto_a_taken_name_then_regroup_keeps_the_merged_album(qtbot, mak
         ann = Review(lib).split([lone], "Ann Example")
     win = make_window(library_dir)
     monkeypatch.setattr(prompts, "ask_yes_no", lambda *a, **k: True)
-    assert win.actions.rename(big.id, "Ann Example")
+    # As a user does it: type the name in the album's name field, Enter, accept the merge.
+    win.open_person(big.id)
     wait_idle(qtbot, win)
+    win.activateWindow()
+    win.person.name_edit.setFocus()
+    win.person.name_edit.setText("Ann Example")
+    win.person.commit_name()
+    wait_idle(qtbot, win)
+    assert "accepted" in win.state_label.text()
     merged = _faces_of(win)[ann]
     assert merged == big.faces + 1
     assert win.actions.undo_action.text() == "Undo Merge"
     kept = _held_by(win, ann)
     assert len(kept) == merged
+    # The merged person opens with her name in the field (it kept the focus through the merge).
+    win.open_person(ann)
+    wait_idle(qtbot, win)
+    assert win.person.name_edit.text() == "Ann Example"
+    screenshot(win, "person-accepted-faces")
 
     summaries = []
     monkeypatch.setattr(prompts, "ask_apply", lambda parent, title, intro, lines: summaries.append(lines) or True)

@@ -45,10 +45,11 @@ class ExportDialog(QDialog):
         for label, value in MODES:
             self.mode.addItem(label, value)
         self.xmp = QCheckBox("Write XMP face regions beside the exported photos (digiKam, Lightroom…)", self)
-        self.include_suggested = QCheckBox("Include suggested faces (not yet confirmed or accepted by you)", self)
-        self.include_suggested.setToolTip("By default an album exports the faces you confirmed, and those you "
-                                          "kept by naming, merging or hiding it; suggestions photoface made "
-                                          "since then stay out unless you tick this.")
+        self.include_suggested = QCheckBox("Include suggested faces (photoface's guesses you have not confirmed "
+                                           "or accepted)", self)
+        self.include_suggested.setToolTip("By default an album exports the faces you confirmed, and the faces you "
+                                          "accepted by naming, merging or hiding the album; suggestions photoface "
+                                          "made since then stay out unless you tick this.")
         self.progress = QProgressBar(self)
         self.progress.setVisible(False)
         self.status = QLabel("", self)

@@ -64,11 +64,11 @@ class FacesPanel(QWidget):
         self.grid.customContextMenuRequested.connect(self._menu)
         self.grid.selectionModel().selectionChanged.connect(self._update)
         layout.addWidget(self.grid, 1)
-        legend = QLabel("✓ confirmed   no mark: kept with the album by you   ? suggested (dashed): confirm or "
-                        "say no. Double-click or Enter opens the photo.")
-        legend.setWordWrap(True)
-        legend.setEnabled(False)
-        layout.addWidget(legend)
+        self.legend = QLabel("✓ confirmed by you · no mark: accepted (in the album when you named, merged or hid "
+                             "it) · ? suggested by photoface (dashed): confirm it or say no. Double-click or Enter "
+                             "opens the photo.")
+        self.legend.setWordWrap(True)
+        layout.addWidget(self.legend)
         self._update()
 
     def set_faces(self, person_id: int | None, faces: list) -> None:
@@ -83,7 +83,8 @@ class FacesPanel(QWidget):
         confirmed = sum(f.state == "confirmed" for f in faces)
         accepted = sum(f.state == "accepted" for f in faces)
         self.count_label.setText(f"{len(faces)} face{'s' if len(faces) != 1 else ''}"
-                                 + (f", {confirmed} confirmed, {accepted} kept" if person_id else ""))
+                                 + (f", {confirmed} confirmed, {accepted} accepted" if person_id else ""))
+        self.legend.setVisible(person_id is not None)
         self._update()
 
     def _update(self, *_) -> None:

@@ -48,6 +48,7 @@ class PersonView(QWidget):
         self.summary = None
         self.loading = False
         self._generation = 0
+        self._named: int | None = None  # the person whose name the field shows
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 4)
         head = QHBoxLayout()
@@ -88,6 +89,7 @@ class PersonView(QWidget):
 
     def show_person(self, person_id: int) -> None:
         if person_id != self.person_id:
+            self._named = None
             self.person_id = person_id
             self.faces.model.set_items([])
             self.photos.set_rows([])
@@ -119,8 +121,11 @@ class PersonView(QWidget):
         if s is None:
             self.gone.emit()
             return
-        if not self.name_edit.hasFocus() or self.name_edit.text() == (s.name or ""):
+        # Keep what the user is typing, but never show another person's (or no) name: after a
+        # merge by renaming, the field kept the focus while a different person was opened.
+        if not self.name_edit.hasFocus() or self.name_edit.text() == (s.name or "") or s.id != self._named:
             self.name_edit.setText(s.name or "")
+        self._named = s.id
         self._completer.model().setStringList([n for n in data["names"] if n != s.name])
         self.info.setText(f"{s.faces} faces · {s.confirmed} confirmed · {len(data['photos'])} photos"
                           + (" · hidden" if s.hidden else ""))

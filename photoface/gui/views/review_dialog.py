@@ -75,6 +75,11 @@ class ReviewDialog(LoadsInBackground, QDialog):
         bar.addWidget(self.status)
         bar.addWidget(self.next_button)
         self.next_button.setFocusPolicy(Qt.NoFocus)
+        close = QPushButton("Close")
+        close.setToolTip("Stop reviewing; every answer so far is kept (Esc)")
+        close.setFocusPolicy(Qt.NoFocus)
+        close.clicked.connect(self.reject)
+        bar.addWidget(close)
         layout.addLayout(bar)
         self.start_loading(ctx.lib_dir, lambda lib: _load_suggestions(lib, person_id))
 
