@@ -350,13 +350,35 @@ def plan_albums(library: Library, full: bool = False,
     assignment = _assign(faces, labels, node_anchor, movable, rejected, not_same, min_album, library)
     # A named person gains a face only on evidence measured against that person (core/evidence.py).
     named = {p for (p,) in library.con.execute("SELECT id FROM persons WHERE name IS NOT NULL")}
+    x_gate, has_gate = _shipped_vectors(library, model, faces)
     assignment = filter_suggestions(faces.x, assignment, movable, np.where(held, faces.person, -1), named,
-                                    faces.good, limits.link)
+                                    faces.good, limits.link, x_gate, has_gate)
     report.seconds = time.perf_counter() - t0
     step(4)
     rows = np.flatnonzero(movable)
     return AlbumPlan(model=model, full=full, face_ids=faces.ids[rows], before_person=faces.person[rows],
                      before_state=faces.state[rows], after_person=assignment[rows], report=report)
+
+
+def _shipped_vectors(library: Library, model: str, faces: _Faces) -> tuple[np.ndarray, np.ndarray]:
+    """The shipped model's embeddings of the faces (for core/evidence.py), and which rows have one.
+
+    Under the shipped model these are the faces' own vectors. Faces scanned while a fine-tuned
+    model was in use have none: the evidence test judges them with the model in use.
+    """
+    from photoface.core.embed import SHIPPED_WEIGHTS_ID
+
+    s = library.settings()
+    shipped = model_version(SHIPPED_WEIGHTS_ID, s["align_mode"], s["input_scaling"])
+    if model == shipped:
+        return faces.x, np.ones(len(faces.ids), bool)
+    ids, vecs = library.embeddings(shipped, faces.ids.tolist(), present_only=False)
+    x_gate = np.zeros_like(faces.x)
+    rows = np.searchsorted(faces.ids, ids)
+    x_gate[rows] = vecs
+    has = np.zeros(len(faces.ids), bool)
+    has[rows] = True
+    return x_gate, has
 
 
 def _attach_strays(faces: _Faces, labels, node_anchor, movable, good_rows, idx_g, rejected,

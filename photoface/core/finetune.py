@@ -228,7 +228,7 @@ class FineTuneResult:
         return asdict(self)
 
 
-def _albums(x: np.ndarray, anchor: np.ndarray, settings: dict) -> np.ndarray:
+def _albums(x: np.ndarray, anchor: np.ndarray, settings: dict, x_gate: np.ndarray | None = None) -> np.ndarray:
     """Albums as `cluster.update_albums(full=True)` makes them, in memory.
 
     The same steps on the same settings: a vote of the nearest confirmed faces, rank-order edges
@@ -244,6 +244,8 @@ def _albums(x: np.ndarray, anchor: np.ndarray, settings: dict) -> np.ndarray:
         settings: the library's settings (cluster_k, cluster_strictness, cluster_max_dist,
             cluster_link_ratio, cluster_album_ratio, cluster_centre_ratio, cluster_attach_ratio,
             cluster_attach_margin, cluster_attach_spread, min_album_size).
+        x_gate: the shipped model's embeddings of the same faces, for the evidence test of
+            suggestions for the persons (core/evidence.py); None: `x` is them.
 
     Returns:
         (N,) int64 labels: the person index for faces joined to a person, larger numbers for new
@@ -291,13 +293,15 @@ def _albums(x: np.ndarray, anchor: np.ndarray, settings: dict) -> np.ndarray:
             out[r] = top + c
     # Every trained person is one the user confirmed: suggestions for them must earn it, as in the app.
     return filter_suggestions(x, out, free, anchor, set(np.unique(anchor[anchor >= 0]).tolist()),
-                              np.ones(n, bool), max_dist)
+                              np.ones(n, bool), max_dist, x_gate, None if x_gate is None else np.ones(n, bool))
 
 
 def validation_figures(x: np.ndarray, data: TrainingData, settings: dict,
-                       x_neg: np.ndarray | None = None) -> Figures:
+                       x_neg: np.ndarray | None = None, shipped: tuple | None = None) -> Figures:
     """Figures of one model's embeddings of `data.face_ids` (rows in that order) and, when given,
-    of `data.neg_face_ids` (`x_neg`: faces the user rejected, grouped with the rest as free faces)."""
+    of `data.neg_face_ids` (`x_neg`: faces the user rejected, grouped with the rest as free faces).
+    `shipped`: (faces, rejected faces) as the shipped model embeds them, for the evidence test
+    (None: `x` and `x_neg` are the shipped model's)."""
     val = data.val
     person_ids, codes = np.unique(data.person, return_inverse=True)
     codes = codes.astype(np.int64)
@@ -306,7 +310,8 @@ def validation_figures(x: np.ndarray, data: TrainingData, settings: dict,
     n_neg = 0 if x_neg is None else len(x_neg)
     x_all = x if not n_neg else np.concatenate([x, x_neg])
     anchor = np.concatenate([anchor, np.full(n_neg, -1, np.int64)])
-    pred = _albums(np.ascontiguousarray(x_all, np.float32), anchor, settings)
+    x_gate = None if shipped is None else np.concatenate([shipped[0], shipped[1]]) if n_neg else shipped[0]
+    pred = _albums(np.ascontiguousarray(x_all, np.float32), anchor, settings, x_gate)
     ops = metrics.ops_to_clean(codes[val], pred[:len(x)][val])
     known = (pred >= 0) & (pred < len(person_ids))
     wrong = int((known[:len(x)] & val & (pred[:len(x)] != codes)).sum())
@@ -601,13 +606,14 @@ def finetune(library: Library, progress: Callable[[int, int], None] | None = Non
 
     # Before: the shipped model (the head at its initial weights) and the model in use.
     x_shipped = embed_rows(conf_rows)
-    shipped_fig = validation_figures(x_shipped, data, settings, embed_rows(neg_rows_all))
+    shipped_views = (x_shipped, embed_rows(neg_rows_all))
+    shipped_fig = validation_figures(x_shipped, data, settings, shipped_views[1])
     before = shipped_fig
     if current != "shipped":
         stored_ids, stored = library.embeddings(active_model(library), all_ids, present_only=False)
         if len(stored_ids) == len(np.unique(all_ids)):
             x_stored = stored[np.searchsorted(stored_ids, all_ids)]
-            before = validation_figures(x_stored[:n_conf], data, settings, x_stored[n_conf:])
+            before = validation_figures(x_stored[:n_conf], data, settings, x_stored[n_conf:], shipped_views)
         else:  # should not happen: activation embeds every face first
             log.warning("model in use lacks embeddings of %d faces; comparing with the shipped model",
                         len(np.unique(all_ids)) - len(stored_ids))
@@ -699,7 +705,7 @@ def finetune(library: Library, progress: Callable[[int, int], None] | None = Non
         progress(total, total)
 
     x_new = embed_rows(conf_rows)
-    after = validation_figures(x_new, data, settings, embed_rows(neg_rows_all))
+    after = validation_figures(x_new, data, settings, embed_rows(neg_rows_all), shipped_views)
     threshold = _threshold(x_new[val_rows], codes[val_rows])
     if best_step == 0:
         accepted, reason = False, "not offered: training did not improve on the validation faces"

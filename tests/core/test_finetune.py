@@ -261,3 +261,32 @@ def test_activate_cancel_resume_and_rollback_keep_every_decision(tuned):
     models.discard_model(lib, result.model_id)
     assert new_version not in dict(lib.models_in_use())
     assert [m.id for m in models.list_models(lib)] == ["shipped"]
+
+
+def test_after_a_model_switch_a_named_person_gains_only_faces_the_shipped_model_puts_near(tmp_path):
+    """A fine-tuned model that pulls a stranger onto Ann (as one did in the window: a named person
+    gained a stranger and a woman) does not get the stranger suggested for her: the evidence
+    test reads the shipped model's embeddings, where the stranger is far."""
+    lib, ids, labels = _fake_library(tmp_path, 2, 12)  # Ann = identity 0, a stranger group = 1
+    review = Review(lib)
+    ann = review.split(ids[:6], "Ann")
+    stranger = ids[12]
+    x, _ = identity_vectors(2, 12)
+    tuned = "abcdef012345:margin:fixed"
+    with lib.transaction() as con:
+        for i, fid in enumerate(ids):
+            # The tuned model: Ann's faces as before, the stranger right beside Ann's faces.
+            lib.put_embedding(con, fid, tuned, x[0] * 0.97 + x[1] * 0.03 if fid == stranger else x[i])
+    lib.set_setting("active_weights", "abcdef012345")
+    cluster.update_albums(lib, full=True)
+    suggested = {f for (f,) in lib.con.execute("SELECT id FROM faces WHERE person_id = ? AND state = 'suggested'",
+                                                (ann,))}
+    assert set(ids[6:12]) <= suggested      # Ann's own faces are suggested for her
+    assert stranger not in suggested        # the stranger is not: the shipped model puts it far
+    # Without shipped embeddings (faces scanned under the tuned model) the tuned model judges.
+    with lib.transaction() as con:
+        con.execute("DELETE FROM embeddings WHERE model != ?", (tuned,))
+    cluster.update_albums(lib, full=True)
+    (now,) = lib.con.execute("SELECT person_id FROM faces WHERE id = ?", (stranger,)).fetchone()
+    assert now == ann
+    lib.close()
