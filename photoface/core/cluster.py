@@ -352,7 +352,7 @@ def plan_albums(library: Library, full: bool = False,
     named = {p for (p,) in library.con.execute("SELECT id FROM persons WHERE name IS NOT NULL")}
     x_gate, has_gate = _shipped_vectors(library, model, faces)
     assignment = filter_suggestions(faces.x, assignment, movable, np.where(held, faces.person, -1), named,
-                                    faces.good, limits.link, x_gate, has_gate)
+                                    faces.good, x_gate, has_gate)
     report.seconds = time.perf_counter() - t0
     step(4)
     rows = np.flatnonzero(movable)

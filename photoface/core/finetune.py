@@ -293,7 +293,7 @@ def _albums(x: np.ndarray, anchor: np.ndarray, settings: dict, x_gate: np.ndarra
             out[r] = top + c
     # Every trained person is one the user confirmed: suggestions for them must earn it, as in the app.
     return filter_suggestions(x, out, free, anchor, set(np.unique(anchor[anchor >= 0]).tolist()),
-                              np.ones(n, bool), max_dist, x_gate, None if x_gate is None else np.ones(n, bool))
+                              np.ones(n, bool), x_gate, None if x_gate is None else np.ones(n, bool))
 
 
 def validation_figures(x: np.ndarray, data: TrainingData, settings: dict,
