@@ -15,8 +15,9 @@ rejected from a person never returns to it, "not a face" takes no part. Each run
    mean-distance threshold, the album's own spread and a margin over the runner-up, core/attach.py);
 5. components that reach a person's faces are suggested for that person, other components of at
    least `min_album_size` faces become (or keep) unnamed albums, the rest stay Unsorted;
-6. a suggestion for a named person stays only if the face is as close to that person as their
-   own faces are to each other (core/evidence.py), whatever the model.
+6. under a fine-tuned model, a suggestion for a named person stays only if, as the shipped model
+   sees it, the face is about as close to that person as their own faces are to each other
+   (core/evidence.py): a model switch never lowers the bar.
 
 Distance thresholds scale with how crowded the library is (`knn.crowding_scale`, the median
 distance to the 50th neighbour, floored at lfw's): among thousands of people a close pair is
@@ -348,11 +349,13 @@ def plan_albums(library: Library, full: bool = False,
     step(3)
 
     assignment = _assign(faces, labels, node_anchor, movable, rejected, not_same, min_album, library)
-    # A named person gains a face only on evidence measured against that person (core/evidence.py).
-    named = {p for (p,) in library.con.execute("SELECT id FROM persons WHERE name IS NOT NULL")}
-    x_gate, has_gate = _shipped_vectors(library, model, faces)
-    assignment = filter_suggestions(faces.x, assignment, movable, np.where(held, faces.person, -1), named,
-                                    faces.good, x_gate, has_gate)
+    # Under a fine-tuned model, a named person gains a face only on the evidence the shipped model
+    # gives (core/evidence.py): a model switch never lowers the bar.
+    shipped = _shipped_vectors(library, model, faces)
+    if shipped is not None:
+        named = {p for (p,) in library.con.execute("SELECT id FROM persons WHERE name IS NOT NULL")}
+        assignment = filter_suggestions(faces.x, assignment, movable, np.where(held, faces.person, -1), named,
+                                        faces.good, *shipped)
     report.seconds = time.perf_counter() - t0
     step(4)
     rows = np.flatnonzero(movable)
@@ -360,18 +363,19 @@ def plan_albums(library: Library, full: bool = False,
                      before_state=faces.state[rows], after_person=assignment[rows], report=report)
 
 
-def _shipped_vectors(library: Library, model: str, faces: _Faces) -> tuple[np.ndarray, np.ndarray]:
-    """The shipped model's embeddings of the faces (for core/evidence.py), and which rows have one.
+def _shipped_vectors(library: Library, model: str, faces: _Faces) -> tuple[np.ndarray, np.ndarray] | None:
+    """The shipped model's embeddings of the faces (for core/evidence.py), and which rows have one;
+    None when `model` is the shipped model (its grouping is the evidence).
 
-    Under the shipped model these are the faces' own vectors. Faces scanned while a fine-tuned
-    model was in use have none: the evidence test judges them with the model in use.
+    Faces scanned while a fine-tuned model was in use have none: the evidence test judges them
+    with the model in use.
     """
     from photoface.core.embed import SHIPPED_WEIGHTS_ID
 
     s = library.settings()
     shipped = model_version(SHIPPED_WEIGHTS_ID, s["align_mode"], s["input_scaling"])
     if model == shipped:
-        return faces.x, np.ones(len(faces.ids), bool)
+        return None
     ids, vecs = library.embeddings(shipped, faces.ids.tolist(), present_only=False)
     x_gate = np.zeros_like(faces.x)
     rows = np.searchsorted(faces.ids, ids)

@@ -245,7 +245,7 @@ def _albums(x: np.ndarray, anchor: np.ndarray, settings: dict, x_gate: np.ndarra
             cluster_link_ratio, cluster_album_ratio, cluster_centre_ratio, cluster_attach_ratio,
             cluster_attach_margin, cluster_attach_spread, min_album_size).
         x_gate: the shipped model's embeddings of the same faces, for the evidence test of
-            suggestions for the persons (core/evidence.py); None: `x` is them.
+            suggestions for the persons (core/evidence.py); None: `x` is them (no test).
 
     Returns:
         (N,) int64 labels: the person index for faces joined to a person, larger numbers for new
@@ -291,9 +291,12 @@ def _albums(x: np.ndarray, anchor: np.ndarray, settings: dict, x_gate: np.ndarra
             out[r] = comp_person[c]
         elif sizes[c] >= int(settings["min_album_size"]):
             out[r] = top + c
-    # Every trained person is one the user confirmed: suggestions for them must earn it, as in the app.
+    if x_gate is None:  # the shipped model: its grouping is the evidence
+        return out
+    # A fine-tuned model: every trained person is one the user confirmed, and suggestions for them
+    # must show the shipped model's evidence, as in the app.
     return filter_suggestions(x, out, free, anchor, set(np.unique(anchor[anchor >= 0]).tolist()),
-                              np.ones(n, bool), x_gate, None if x_gate is None else np.ones(n, bool))
+                              np.ones(n, bool), x_gate, np.ones(n, bool))
 
 
 def validation_figures(x: np.ndarray, data: TrainingData, settings: dict,
@@ -301,7 +304,7 @@ def validation_figures(x: np.ndarray, data: TrainingData, settings: dict,
     """Figures of one model's embeddings of `data.face_ids` (rows in that order) and, when given,
     of `data.neg_face_ids` (`x_neg`: faces the user rejected, grouped with the rest as free faces).
     `shipped`: (faces, rejected faces) as the shipped model embeds them, for the evidence test
-    (None: `x` and `x_neg` are the shipped model's)."""
+    of a fine-tuned model (None: `x` and `x_neg` are the shipped model's; no test)."""
     val = data.val
     person_ids, codes = np.unique(data.person, return_inverse=True)
     codes = codes.astype(np.int64)
