@@ -12,7 +12,8 @@ singletons. Ops to clean follow the Person albums issue.
 With lfw, two "family" libraries cut from it are measured too: its 5 and 40 people with the most
 photos (many photos per person, as in a family's library).
 `--sweep` also prints photoface at each setting varied around the default (how they were chosen);
-`--scale` times 10k and 100k synthetic faces and adding 500 to the 100k library.
+`--scale` times 10k and 100k synthetic faces, adding 500 to the 100k library, and a full regroup
+(logged as one undoable decision) and its undo.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from photoface.core import cluster, metrics
 from photoface.core.config import DEFAULTS
 from photoface.core.evaluation import labelled_faces
 from photoface.core.pipeline import scan
+from photoface.core.review import Review
 from photoface.core.store import Library
 
 ALL_SETS = ("five_celebrity_faces", "lfw_subset", "sports_celebrities", "lfw")
@@ -227,6 +229,15 @@ def scale() -> None:
             report = cluster.update_albums(lib)
             emit({"scale": n, "add_500_s": round(time.perf_counter() - t0, 2),
                   "new_albums": report.new_albums, "peak_rss_mb": round(peak_rss_mb(), 1)})
+            # Regroup Faces: every undecided face placed again, one undoable decision (its snapshots
+            # hold every face that moves), then undone.
+            t0 = time.perf_counter()
+            report = cluster.update_albums(lib, full=True)
+            regroup_s = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            Review(lib).undo()
+            emit({"scale": n, "regroup_s": round(regroup_s, 2), "undo_regroup_s": round(time.perf_counter() - t0, 2),
+                  "peak_rss_mb": round(peak_rss_mb(), 1)})
 
 
 def main() -> None:
