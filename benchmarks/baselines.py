@@ -1,6 +1,6 @@
 """Classic face-clustering baselines, each over L2-normalised embeddings with squared-L2 distances.
 
-Written for the benchmark only: the product uses photoface.core.cluster.
+Written for the benchmark only: the product uses photoface.core.albums.update.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import pdist
 
-from photoface.core import knn as knn_mod
-from photoface.core.rank_order import connected_labels
+from photoface.core.albums import knn as knn_mod
+from photoface.core.albums.rank_order import connected_labels
 
 
 def chinese_whispers(idx: np.ndarray, dist: np.ndarray, threshold: float, iterations: int = 20,
@@ -79,7 +79,7 @@ def average_linkage(x: np.ndarray):
 
 def plain_rank_order(x: np.ndarray, idx: np.ndarray, dist: np.ndarray, threshold: float) -> np.ndarray:
     """Approximate rank-order (Otto et al. 2018) as published: no distance guard, no constraints."""
-    from photoface.core.rank_order import rank_order_edges
+    from photoface.core.albums.rank_order import rank_order_edges
 
     edges, _, _ = rank_order_edges(idx, dist, threshold, "approx")
     return connected_labels(len(x), edges)

@@ -28,12 +28,13 @@ import numpy as np
 
 from benchmarks import baselines
 from benchmarks.common import OUT_DIR, add_set_argument, chosen_sets, emit, keep_only_identities, peak_rss_mb
-from photoface.core import cluster, metrics
+from photoface.core.albums import update as cluster
+from photoface.core.learning import metrics
 from photoface.core.config import DEFAULTS
-from photoface.core.evaluation import labelled_faces
-from photoface.core.pipeline import scan
-from photoface.core.review import Review
-from photoface.core.store import Library
+from photoface.core.learning.evaluation import labelled_faces
+from photoface.core.library.ingest import scan
+from photoface.core.albums.review import Review
+from photoface.core.library.store import Library
 
 ALL_SETS = ("five_celebrity_faces", "lfw_subset", "sports_celebrities", "lfw")
 QUALITY_FLOORS = [  # (smallest face px, sharpness, detector score) below which a face attracts no match

@@ -36,8 +36,9 @@ if __name__ == "__main__":
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from photoface.core import knn as knn_mod  # noqa: E402
-from photoface.core import metrics, rank_order  # noqa: E402
+from photoface.core.albums import knn as knn_mod  # noqa: E402
+from photoface.core.learning import metrics
+from photoface.core.albums import rank_order  # noqa: E402
 
 DIM = 512
 

@@ -60,11 +60,11 @@ def keep_only_identities(lib, folder: Path, identities: set[str]) -> None:
     """Forgets every photo of the set outside `identities` (a smaller library of the same scan).
 
     Args:
-        lib: an open `photoface.core.store.Library` (a scratch copy: this deletes rows).
+        lib: an open `photoface.core.library.store.Library` (a scratch copy: this deletes rows).
         folder: the set's folder, one sub-folder per identity.
         identities: the sub-folder names to keep.
     """
-    from photoface.core.store import decode_path
+    from photoface.core.library.store import decode_path
 
     root = os.path.abspath(folder)
     drop = []

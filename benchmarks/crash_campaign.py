@@ -208,7 +208,7 @@ class State:
 
 def read_state(lib_dir: Path) -> tuple[State, list[str]]:
     """Reopens the library as the app does and reads its state; also the storage problems."""
-    from photoface.core.store import Library
+    from photoface.core.library.store import Library
 
     problems = []
     with Library(lib_dir) as lib:
@@ -240,7 +240,7 @@ def read_state(lib_dir: Path) -> tuple[State, list[str]]:
 
 
 def _decision_json(lib_dir: Path, decision_id: int) -> tuple[dict, dict]:
-    from photoface.core.store import Library
+    from photoface.core.library.store import Library
 
     with Library(lib_dir) as lib:
         before, after = lib.con.execute("SELECT before, after FROM decisions WHERE id = ?",
@@ -428,7 +428,7 @@ def setup(work: Path, dataset: Path, extra_set: Path, rng: random.Random, steps:
     s.est["finetune"] = r.seconds
     s.est["finetune_work"] = r.seconds - (r.marker_s or 0.0)
     # A fine-tuned model kept in the base library (saved even if not offered): what `use-model` switches to.
-    code = ("import sys; from photoface.core.store import Library; from photoface.core.finetune import finetune; "
+    code = ("import sys; from photoface.core.library.store import Library; from photoface.core.learning.finetune import finetune; "
             "lib = Library(sys.argv[1]); r = finetune(lib, steps=int(sys.argv[2]), save_rejected=True, keep='last'); "
             "print(r.model_id)")
     r = _must(run([sys.executable, "-c", code, str(base), str(max(steps, 2))]), "fine-tuned model for activation")

@@ -24,7 +24,7 @@ from PIL import Image, ImageOps
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from photoface.core.detect import FaceDetector  # noqa: E402
+from photoface.core.faces.detect import FaceDetector  # noqa: E402
 
 SETS = ("five_celebrity_faces", "lfw_subset", "sports_celebrities")
 IMAGE_EXTS = {".jpg", ".jpeg", ".png"}

@@ -19,10 +19,11 @@ from pathlib import Path
 
 from benchmarks.cluster import scanned_library
 from benchmarks.common import add_set_argument, chosen_sets, emit, peak_rss_mb
-from photoface.core import cluster, people
-from photoface.core.export import export_albums
-from photoface.core.review import NameTaken, Review
-from photoface.core.store import Library
+from photoface.core.albums import update as cluster
+from photoface.core.library import people
+from photoface.core.interop.export import export_albums
+from photoface.core.albums.review import NameTaken, Review
+from photoface.core.library.store import Library
 
 
 def _name_every_album(lib: Library) -> int:

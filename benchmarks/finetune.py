@@ -31,12 +31,13 @@ import numpy as np
 
 from benchmarks.common import add_set_argument, chosen_sets, emit, keep_only_identities, peak_rss_mb
 from benchmarks.cluster import reset_decisions, scanned_library
-from photoface.core import cluster, metrics
-from photoface.core.evaluation import labelled_faces
-from photoface.core.finetune import finetune
-from photoface.core.models import activate_model
-from photoface.core.review import Review
-from photoface.core.store import Library
+from photoface.core.albums import update as cluster
+from photoface.core.learning import metrics
+from photoface.core.learning.evaluation import labelled_faces
+from photoface.core.learning.finetune import finetune
+from photoface.core.learning.versions import activate_model
+from photoface.core.albums.review import Review
+from photoface.core.library.store import Library
 
 ALL_SETS = ("five_celebrity_faces", "lfw_subset", "sports_celebrities", "lfw")
 
@@ -141,7 +142,7 @@ def main() -> None:
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
     if args.blocks is None:
-        from photoface.core.finetune import DEFAULT_BLOCKS
+        from photoface.core.learning.finetune import DEFAULT_BLOCKS
 
         args.blocks = DEFAULT_BLOCKS
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

@@ -94,7 +94,7 @@ def image_seeds() -> list[bytes]:
 
 def xmp_seeds() -> list[bytes]:
     from photoface.core.types import Box
-    from photoface.core.xmp import region_xmp
+    from photoface.core.interop.xmp import region_xmp
 
     mwg = region_xmp(640, 480, 6, [("Ann", Box(10, 20, 100, 120)), ("Bob & \"Co\"", Box(300, 40, 80, 90))])
     mp = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
@@ -204,7 +204,7 @@ def run_target(name: str, strategy, check, seconds: float, rng_seed: int, crashe
 
 def check_load_image(data: bytes, crashes: Crashes, note: str = "") -> None:
     from photoface.core.errors import ImageDecodeError
-    from photoface.core.imaging import load_image
+    from photoface.core.faces.imaging import load_image
 
     try:
         img = load_image("fuzz.jpg", data=data)
@@ -224,7 +224,7 @@ def check_load_image(data: bytes, crashes: Crashes, note: str = "") -> None:
 
 
 def check_exif(example: tuple[bytes, str, str], crashes: Crashes) -> None:
-    from photoface.core.imaging import _parse_exif_datetime, _read_orientation, read_exif_date
+    from photoface.core.faces.imaging import _parse_exif_datetime, _read_orientation, read_exif_date
 
     data, text, offset = example
     check_load_image(data, crashes, "mutated EXIF")
@@ -248,7 +248,7 @@ def check_exif(example: tuple[bytes, str, str], crashes: Crashes) -> None:
 
 
 def check_xmp(data: bytes, crashes: Crashes) -> None:
-    from photoface.core.xmp import XmpError, parse_xmp
+    from photoface.core.interop.xmp import XmpError, parse_xmp
 
     try:
         regions = parse_xmp(data)
@@ -288,7 +288,7 @@ def main() -> int:
     warnings.simplefilter("ignore")  # Pillow warns on odd files; we only care about raises
     import logging
     logging.disable(logging.WARNING)
-    from photoface.core import imaging
+    from photoface.core.faces import imaging
 
     imaging._register_heif()
     targets = args.target or ["load_image", "exif", "xmp"]

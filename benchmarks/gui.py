@@ -25,8 +25,8 @@ from benchmarks.common import OUT_DIR, datasets_root, emit, peak_rss_mb
 
 def _source_library() -> Path:
     """lfw_subset scanned once (cached): the thumbnails and photos the synthetic faces reuse."""
-    from photoface.core.pipeline import scan
-    from photoface.core.store import Library
+    from photoface.core.library.ingest import scan
+    from photoface.core.library.store import Library
 
     lib_dir = OUT_DIR / "gui-lfw_subset"
     if not (lib_dir / "library.sqlite").is_file():
@@ -42,7 +42,7 @@ def _fill(lib_dir: Path, persons: int, faces: int) -> dict:
     import numpy as np
 
     from photoface.core.config import DEFAULTS, model_version
-    from photoface.core.store import Library
+    from photoface.core.library.store import Library
 
     model = model_version("shipped", DEFAULTS["align_mode"], DEFAULTS["input_scaling"])
     rng = np.random.default_rng(0)
@@ -96,8 +96,8 @@ def main() -> None:
 def _measure(lib_dir: Path, work: Path, args) -> None:
     from PySide6.QtWidgets import QApplication
 
-    from photoface.core.people import list_people
-    from photoface.core.store import Library
+    from photoface.core.library.people import list_people
+    from photoface.core.library.store import Library
     from photoface.gui.main_window import MainWindow
     from photoface.gui.settings import ui_settings
 

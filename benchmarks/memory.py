@@ -64,15 +64,16 @@ def main() -> int:
     src = datasets_root() / args.set
     if not src.is_dir():
         sys.exit(f"dataset {args.set!r} not found under {datasets_root()} (set PHOTOFACE_DATASETS)")
-    from photoface.core.pipeline import FaceModels, scan
-    from photoface.core.store import Library
+    from photoface.core.learning.versions import face_models
+    from photoface.core.library.ingest import scan
+    from photoface.core.library.store import Library
 
     rss_start = rss_mb()
     with tempfile.TemporaryDirectory(prefix="photoface-memory-") as tmp:
         photos = Path(tmp) / "photos"
         link_tree(first_files(src, args.count), src, photos)
         lib = Library(Path(tmp) / "library")
-        models = FaceModels.for_library(lib)
+        models = face_models(lib)
         models.load()
         rss_loaded = rss_mb()
         emit({"event": "models_loaded", "rss_mb": round(rss_loaded, 1), "rss_start_mb": round(rss_start, 1)})

@@ -8,7 +8,7 @@ a time, one photo at a time, nothing overlapped. Both are timed after their mode
                               [--rescan-lfw]
 
 Prints one JSON object per result and a table. Quality is the ROC AUC of same- vs
-different-identity distances over each photo's labelled face (see photoface.core.evaluation).
+different-identity distances over each photo's labelled face (see photoface.core.learning.evaluation).
 """
 
 from __future__ import annotations
@@ -21,16 +21,16 @@ import time
 import numpy as np
 
 from benchmarks.common import OUT_DIR, add_set_argument, chosen_sets, dataset_photos, datasets_root, emit, peak_rss_mb
-from photoface.core import metrics
+from photoface.core.learning import metrics
 from photoface.core.config import DEFAULTS
-from photoface.core.evaluation import labelled_face_index, labelled_faces
-from photoface.core.pipeline import FaceModels, scan
-from photoface.core.store import Library
-from photoface.core.verify import best_threshold
+from photoface.core.learning.evaluation import labelled_face_index, labelled_faces
+from photoface.core.library.ingest import FaceModels, scan
+from photoface.core.library.store import Library
+from photoface.core.faces.verify import best_threshold
 
 
 def _load_rgb(path) -> np.ndarray:
-    from photoface.core.imaging import load_image
+    from photoface.core.faces.imaging import load_image
 
     return load_image(path).rgb
 
@@ -65,16 +65,16 @@ class Reference:
     """The classic one-at-a-time recipe, with the original frozen graph."""
 
     def __init__(self):
-        from photoface.core.detect import FaceDetector
-        from photoface.core.facenet_model import FrozenFaceNet
+        from photoface.core.faces.detect import FaceDetector
+        from photoface.core.faces.facenet import FrozenFaceNet
 
         self.detector = FaceDetector(backend="keras", max_side=1024, min_face_px=20, min_score=0.9)
         self.detector.load()
         self.facenet = FrozenFaceNet()
 
     def run(self, name: str, folder) -> dict:
-        from photoface.core.align import align_face
-        from photoface.core.embed import scale_crops
+        from photoface.core.faces.align import align_face
+        from photoface.core.faces.embed import scale_crops
 
         photos = dataset_photos(folder)
         stage = {"decode": 0.0, "detect+align": 0.0, "embed": 0.0}
@@ -115,8 +115,8 @@ class Reference:
 
 def compare_preprocessing(name: str, folder, models: FaceModels) -> list[dict]:
     """AUC of the labelled faces for each alignment mode x input scaling, same detections."""
-    from photoface.core.align import align_face
-    from photoface.core.embed import FaceEmbedder
+    from photoface.core.faces.align import align_face
+    from photoface.core.faces.embed import FaceEmbedder
 
     crops = {"similarity": [], "margin": []}
     identities = []

@@ -19,7 +19,7 @@ log = logging.getLogger("photoface")
 
 
 def _library(args):
-    from photoface.core.store import Library
+    from photoface.core.library.store import Library
 
     return Library(args.library)
 
@@ -52,7 +52,7 @@ def _progress_printer():
 
 def cmd_scan(args) -> int:
     from photoface.core.errors import Cancelled
-    from photoface.core.pipeline import scan
+    from photoface.core.library.ingest import scan
 
     for folder in args.folders:
         if not os.path.isdir(folder):
@@ -86,7 +86,7 @@ def cmd_scan(args) -> int:
 
 def cmd_status(args) -> int:
     from photoface.core.config import model_version
-    from photoface.core.embed import compute_device
+    from photoface.core.faces.embed import compute_device
 
     with _library(args) as lib:
         counts = lib.counts()
@@ -144,10 +144,12 @@ def cmd_folders(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from photoface.core.verify import verify_photos
+    from photoface.core.faces.verify import verify_photos
+    from photoface.core.learning.versions import face_models, verify_threshold
 
     with _library(args) as lib:
-        result = verify_photos(lib, args.a, args.b)
+        models = face_models(lib)
+        result = verify_photos(models, args.a, args.b, verify_threshold(lib, models.model_version))
     if args.json:
         print(json.dumps(result))
     else:
@@ -161,7 +163,7 @@ def cmd_verify(args) -> int:
 
 def _person_id(lib, ref: str) -> int:
     """A person given by id or by name (case-insensitive)."""
-    from photoface.core.review import ReviewError
+    from photoface.core.albums.review import ReviewError
 
     if ref.isdigit():
         return int(ref)
@@ -173,8 +175,8 @@ def _person_id(lib, ref: str) -> int:
 
 def _recluster(lib, full: bool, dry_run: bool = False) -> None:
     """Groups faces; a full regroup first prints what it changes (and, with dry_run, stops there)."""
-    from photoface.core.cluster import plan_albums
-    from photoface.core.regroup import apply_plan, summarize
+    from photoface.core.albums.update import plan_albums
+    from photoface.core.albums.regroup import apply_plan, summarize
 
     plan = plan_albums(lib, full=full)
     if full or dry_run:
@@ -203,7 +205,7 @@ def _face_json(f) -> dict:
 
 
 def cmd_people(args) -> int:
-    from photoface.core import people
+    from photoface.core.library import people
 
     with _library(args) as lib:
         persons = people.list_people(lib, include_hidden=args.all, min_faces=0 if args.all else None)
@@ -225,7 +227,7 @@ def cmd_people(args) -> int:
 
 def _review_action(args, action) -> int:
     """Runs `action(library, review)` (one decision) and prints the sentence it returns."""
-    from photoface.core.review import Review
+    from photoface.core.albums.review import Review
 
     with _library(args) as lib:
         message = action(lib, Review(lib))
@@ -282,7 +284,7 @@ def cmd_move(args) -> int:
 
 
 def cmd_rename(args) -> int:
-    from photoface.core.review import NameTaken, Review
+    from photoface.core.albums.review import NameTaken, Review
 
     with _library(args) as lib:
         review = Review(lib)
@@ -345,7 +347,7 @@ def cmd_not_same(args) -> int:
 
 
 def cmd_undo(args) -> int:
-    from photoface.core.review import describe_action
+    from photoface.core.albums.review import describe_action
 
     def act(lib, r):
         done = r.undo() if args.command == "undo" else r.redo()
@@ -355,7 +357,7 @@ def cmd_undo(args) -> int:
 
 
 def cmd_suggest(args) -> int:
-    from photoface.core.cluster import merge_suggestions, person_suggestions
+    from photoface.core.albums.update import merge_suggestions, person_suggestions
 
     with _library(args) as lib:
         if args.person is None:
@@ -369,7 +371,7 @@ def cmd_suggest(args) -> int:
 
 
 def cmd_self_test(args) -> int:
-    from photoface.core.selftest import run_self_test
+    from photoface.core.faces.selftest import run_self_test
 
     result = run_self_test()
     if args.json:
@@ -402,7 +404,7 @@ def _count_progress(label: str):
 
 def cmd_export(args) -> int:
     from photoface.core.errors import Cancelled
-    from photoface.core.export import export_albums
+    from photoface.core.interop.export import export_albums
 
     cancel = threading.Event()
     with _library(args) as lib:
@@ -426,7 +428,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_import_xmp(args) -> int:
-    from photoface.core.xmp import import_xmp
+    from photoface.core.interop.xmp import import_xmp
 
     if not os.path.isdir(args.dir):
         print(f"photoface: {args.dir}: not a folder", file=sys.stderr)
@@ -467,7 +469,7 @@ def _finetune_progress(label: str = "learning"):
 
 def cmd_finetune(args) -> int:
     from photoface.core.errors import Cancelled
-    from photoface.core.finetune import NotEnoughToLearn, finetune
+    from photoface.core.learning.finetune import NotEnoughToLearn, finetune
 
     cancel = threading.Event()
     with _library(args) as lib:
@@ -504,7 +506,7 @@ def cmd_finetune(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from photoface.core.models import list_models
+    from photoface.core.learning.versions import list_models
 
     with _library(args) as lib:
         rows = list_models(lib)
@@ -528,8 +530,8 @@ def cmd_models(args) -> int:
 
 def _switch_model(lib, model_id: str, dry_run: bool = False, cancel=None):
     """Re-embeds, prints what the switch changes in the albums and (unless dry_run) switches."""
-    from photoface.core.models import apply_activation, prepare_activation
-    from photoface.core.regroup import summarize
+    from photoface.core.learning.versions import apply_activation, prepare_activation
+    from photoface.core.albums.regroup import summarize
 
     plan, report = prepare_activation(lib, model_id, progress=_finetune_progress("re-embedding"), cancel=cancel)
     for line in summarize(lib, plan).lines():

@@ -35,7 +35,7 @@ def dataset_path(datasets_dir: Path, name: str) -> Path:
 def face_models():
     """The real MTCNN + FaceNet with the default settings, loaded once per test session."""
     from photoface.core.config import DEFAULTS
-    from photoface.core.pipeline import FaceModels
+    from photoface.core.library.ingest import FaceModels
 
     models = FaceModels(dict(DEFAULTS))
     models.load()
@@ -48,8 +48,8 @@ def scanned_set(datasets_dir, face_models, tmp_path_factory):
 
     The library is shared between tests: open it, read it, but do not change it (copy it first).
     """
-    from photoface.core.pipeline import scan
-    from photoface.core.store import Library
+    from photoface.core.library.ingest import scan
+    from photoface.core.library.store import Library
 
     cache: dict[str, tuple[Path, Path]] = {}
 
@@ -70,8 +70,8 @@ def clustered_copy(scanned_set, tmp_path):
     """clustered_copy(name) -> a private copy of a scanned set's library, grouped into albums."""
     import shutil
 
-    from photoface.core.cluster import update_albums
-    from photoface.core.store import Library
+    from photoface.core.albums.update import update_albums
+    from photoface.core.library.store import Library
 
     def make(name: str) -> Path:
         lib_dir, _ = scanned_set(name)

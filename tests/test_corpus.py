@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from photoface.core import pipeline
-from photoface.core.store import Library
+from photoface.core.library import ingest as pipeline
+from photoface.core.library.store import Library
 from tests.badfiles import (RUNNING_AS_ROOT, SCANNER_KINDS, _encode, _noise_rgb, make_bad_files,
                             make_scanner_corpus)
 
@@ -199,7 +199,7 @@ def test_weights_left_by_a_killed_model_save_are_cleaned_up(tmp_path):
     `finally` cannot run then, the next run has another pid, and nothing else removes them.
     After the next save (and reopening the library) no file of a dead process may be left."""
     keras = pytest.importorskip("keras")
-    from photoface.core.models import save_model
+    from photoface.core.learning.versions import save_model
 
     dead_pid = 2**22 + 12345  # above pid_max's default range: no such process
     with Library(tmp_path / "lib") as lib:

@@ -1,16 +1,49 @@
-"""The core stays Qt-free and quick to import: the GUI and the CLI are thin layers over it."""
+"""The core stays Qt-free and quick to import, and its packages depend in the direction of the flow:
+faces (pixels → vectors) knows nothing of the library; the GUI and the CLI are thin layers over it."""
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
+
+CORE = Path(__file__).resolve().parents[1] / "photoface" / "core"
 
 
 def test_core_imports_neither_qt_nor_tensorflow():
     code = (
         "import sys, pkgutil, importlib, photoface.core as c\n"
-        "for m in pkgutil.iter_modules(c.__path__):\n"
-        "    importlib.import_module('photoface.core.' + m.name)\n"
+        "for m in pkgutil.walk_packages(c.__path__, 'photoface.core.'):\n"
+        "    importlib.import_module(m.name)\n"
         "bad = [n for n in sys.modules if n.split('.')[0] in ('PySide6', 'shiboken6', 'tensorflow', 'keras')]\n"
         "print(','.join(sorted(bad)))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"importing photoface.core pulled in: {out.stdout.strip()}"
+
+
+def _imported(path: Path) -> set[str]:
+    """Every module a file imports, at the top or inside a function."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+    return names
+
+
+def test_faces_knows_nothing_of_the_library_or_later_stages():
+    later = ("photoface.core.library", "photoface.core.albums", "photoface.core.learning",
+             "photoface.core.interop")
+    for path in sorted((CORE / "faces").glob("*.py")):
+        bad = sorted(n for n in _imported(path) if n.startswith(later))
+        assert not bad, f"{path.name} imports {bad}: faces/ turns pixels into vectors and nothing else"
+
+
+def test_every_core_module_lives_in_its_stage():
+    """Only shared vocabulary sits at the top of core/; everything else is in a stage package."""
+    top = {p.stem for p in CORE.glob("*.py")}
+    assert top <= {"__init__", "types", "errors", "config", "paths", "hashing"}, top
+    assert {p.name for p in CORE.iterdir() if p.is_dir() and (p / "__init__.py").exists()} == \
+        {"faces", "library", "albums", "learning", "interop"}

@@ -16,9 +16,9 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
 from photoface.core.errors import PhotofaceError
-from photoface.core.people import person_names
-from photoface.core.review import NameTaken, Review, describe_action
-from photoface.core.store import Library
+from photoface.core.library.people import person_names
+from photoface.core.albums.review import NameTaken, Review, describe_action
+from photoface.core.library.store import Library
 from photoface.gui import prompts
 
 log = logging.getLogger(__name__)

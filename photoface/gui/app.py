@@ -50,7 +50,7 @@ def main(folders: list[str] | None = None, library_dir: str | None = None) -> in
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from photoface.core.errors import StoreError
-    from photoface.core.store import Library
+    from photoface.core.library.store import Library
     from photoface.gui.main_window import MainWindow
     from photoface.gui.qtfix import protect_none
     from photoface.gui.resources import app_icon

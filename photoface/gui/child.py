@@ -57,7 +57,7 @@ def run_job(name: str, lib_dir: str, args: dict, queue, cancel_flag) -> None:
 
 
 def _cluster(library, queue, cancel, full: bool = False) -> dict:
-    from photoface.core import cluster
+    from photoface.core.albums import update as cluster
 
     queue.put(("stage", "Grouping faces into people"))
 
@@ -76,13 +76,14 @@ def _plan_file(library) -> str:
 
 
 def _job_scan(lib_dir: str, args: dict, queue, cancel) -> dict:
-    from photoface.core.embed import compute_device
-    from photoface.core.pipeline import FaceModels, scan
-    from photoface.core.store import Library
+    from photoface.core.faces.embed import compute_device
+    from photoface.core.learning.versions import face_models
+    from photoface.core.library.ingest import scan
+    from photoface.core.library.store import Library
 
     with Library(lib_dir) as lib:
         queue.put(("stage", "Loading models"))
-        models = FaceModels.for_library(lib)
+        models = face_models(lib)
         queue.put(("info", {"device": compute_device(), "model": models.model_version}))
         if cancel.is_set():
             from photoface.core.errors import Cancelled
@@ -101,7 +102,7 @@ def _job_scan(lib_dir: str, args: dict, queue, cancel) -> dict:
 
 
 def _job_cluster(lib_dir: str, args: dict, queue, cancel) -> dict:
-    from photoface.core.store import Library
+    from photoface.core.library.store import Library
 
     with Library(lib_dir) as lib:
         return {"cluster": _cluster(lib, queue, cancel, full=bool(args.get("full")))}
@@ -111,9 +112,9 @@ def _job_regroup_plan(lib_dir: str, args: dict, queue, cancel) -> dict:
     """A full regroup, planned and summarised; "apply_plan" writes it once the user agrees."""
     from pathlib import Path
 
-    from photoface.core import cluster
-    from photoface.core.regroup import summarize
-    from photoface.core.store import Library
+    from photoface.core.albums import update as cluster
+    from photoface.core.albums.regroup import summarize
+    from photoface.core.library.store import Library
 
     with Library(lib_dir) as lib:
         queue.put(("stage", "Grouping faces into people"))
@@ -131,9 +132,9 @@ def _job_apply_plan(lib_dir: str, args: dict, queue, cancel) -> dict:
     """Applies a saved plan: a regroup, or (with "activation") a model switch; one decision."""
     from pathlib import Path
 
-    from photoface.core.models import ActivationReport, apply_activation
-    from photoface.core.regroup import AlbumPlan, apply_plan
-    from photoface.core.store import Library
+    from photoface.core.learning.versions import ActivationReport, apply_activation
+    from photoface.core.albums.regroup import AlbumPlan, apply_plan
+    from photoface.core.library.store import Library
 
     path = Path(args["plan"])
     try:
@@ -149,27 +150,28 @@ def _job_apply_plan(lib_dir: str, args: dict, queue, cancel) -> dict:
 
 
 def _job_manual_face(lib_dir: str, args: dict, queue, cancel) -> dict:
-    from photoface.core.pipeline import FaceModels, add_manual_face
-    from photoface.core.store import Library
+    from photoface.core.learning.versions import face_models
+    from photoface.core.library.ingest import add_manual_face
+    from photoface.core.library.store import Library
     from photoface.core.types import Box
 
     with Library(lib_dir) as lib:
         queue.put(("stage", "Loading models"))
-        models = FaceModels.for_library(lib)
+        models = face_models(lib)
         queue.put(("stage", "Adding the face"))
         face_id = add_manual_face(lib, models, int(args["photo_id"]), Box(*args["box"]))
         return {"face_id": face_id}
 
 
 def _job_device(lib_dir: str, args: dict, queue, cancel) -> dict:
-    from photoface.core.embed import compute_device
+    from photoface.core.faces.embed import compute_device
 
     return {"device": compute_device()}
 
 
 def _job_finetune(lib_dir: str, args: dict, queue, cancel) -> dict:
-    from photoface.core.finetune import finetune
-    from photoface.core.store import Library
+    from photoface.core.learning.finetune import finetune
+    from photoface.core.library.store import Library
 
     with Library(lib_dir) as lib:
         queue.put(("stage", "Learning from your confirmations (this takes a few minutes)"))
@@ -186,9 +188,9 @@ def _job_activate(lib_dir: str, args: dict, queue, cancel) -> dict:
     itself is "apply_plan" with the returned activation, once the user agrees."""
     from pathlib import Path
 
-    from photoface.core.models import prepare_activation
-    from photoface.core.regroup import summarize
-    from photoface.core.store import Library
+    from photoface.core.learning.versions import prepare_activation
+    from photoface.core.albums.regroup import summarize
+    from photoface.core.library.store import Library
 
     with Library(lib_dir) as lib:
         queue.put(("stage", f"Re-embedding every face with {args['model_id']}"))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from photoface.core.store import Library
+from photoface.core.library.store import Library
 from photoface.gui.actions import Actions
 from photoface.gui.thumbnails import ThumbnailCache
 

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QLab
 
 from photoface import APP_NAME, __version__
 from photoface.core.config import model_version
-from photoface.core.people import list_people, shared_photos, unsorted_faces, person_faces
-from photoface.core.store import Library
+from photoface.core.library.people import list_people, shared_photos, unsorted_faces, person_faces
+from photoface.core.library.store import Library
 from photoface.gui import prompts
 from photoface.gui.actions import Actions
 from photoface.gui.context import Context
@@ -403,7 +403,7 @@ class MainWindow(QMainWindow):
         job.start()
 
     def show_export(self):
-        from photoface.core.people import person_names
+        from photoface.core.library.people import person_names
         from photoface.gui.views.export_dialog import ExportDialog
 
         dlg = ExportDialog(self.library.root, person_names(self.library), self)

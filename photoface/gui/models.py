@@ -11,7 +11,7 @@ import json
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QSortFilterProxyModel, Qt, Signal
 
-from photoface.core.people import FaceInfo, PersonSummary
+from photoface.core.library.people import FaceInfo, PersonSummary
 from photoface.gui.thumbnails import THUMB_LOGICAL_PX
 
 FACES_MIME = "application/x-photoface-faces"

@@ -32,7 +32,7 @@ _local = threading.local()
 
 def thread_library(lib_dir: str | Path):
     """This thread's own connection to the library (opened on first use, kept for the thread)."""
-    from photoface.core.store import Library
+    from photoface.core.library.store import Library
 
     libs = getattr(_local, "libs", None)
     if libs is None:

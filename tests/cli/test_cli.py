@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from photoface.core.pipeline import scan
-from photoface.core.store import Library
+from photoface.core.library.ingest import scan
+from photoface.core.library.store import Library
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
@@ -162,7 +162,7 @@ def test_export_takes_what_the_user_accepted_unless_suggestions_are_asked_for(lf
     """A stranger suggested for a named person stays out of her folder and XMP by default."""
     with Library(lfw_albums) as lib:
         (ann, n_ann), (other, _) = _albums(lib)[:2]
-        from photoface.core.review import Review
+        from photoface.core.albums.review import Review
 
         Review(lib).rename(ann, "Ann")
         # A later grouping suggests a face of another album for Ann (as a regroup may).

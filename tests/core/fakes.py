@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from photoface.core.store import Library, NewFace, NewPhoto
+from photoface.core.library.store import Library
+from photoface.core.types import NewFace, NewPhoto
 from photoface.core.types import Box
 
 MODEL = "fake:margin:fixed"

@@ -10,14 +10,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from photoface.core import cluster, models
-from photoface.core.evaluation import labelled_faces
-from photoface.core.finetune import finetune
-from photoface.core.people import list_people
-from photoface.core.pipeline import scan
-from photoface.core.reembed import reembed
-from photoface.core.review import NameTaken, Review, ReviewError
-from photoface.core.store import Library
+from photoface.core.albums import update as cluster
+from photoface.core.learning import versions as models
+from photoface.core.learning.evaluation import labelled_faces
+from photoface.core.learning.finetune import finetune
+from photoface.core.library.people import list_people
+from photoface.core.library.ingest import scan
+from photoface.core.learning.reembed import reembed
+from photoface.core.albums.review import NameTaken, Review, ReviewError
+from photoface.core.library.store import Library
 
 pytestmark = pytest.mark.model
 

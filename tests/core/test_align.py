@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from photoface.core.align import (
+from photoface.core.faces.align import (
     MARGIN_RATIO,
     TEMPLATE_160,
     align_face,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from photoface.core.attach import ATTACH_TO_MIN_SIZE, attach_small_groups
+from photoface.core.albums.attach import ATTACH_TO_MIN_SIZE, attach_small_groups
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from photoface.core import cluster
-from photoface.core.review import Review
-from photoface.core.store import Library
+from photoface.core.albums import update as cluster
+from photoface.core.albums.review import Review
+from photoface.core.library.store import Library
 from tests.core.fakes import MODEL, fill_library, identity_vectors
 
 
@@ -171,7 +171,7 @@ def test_new_faces_join_existing_albums_incrementally(lib):
     cluster.update_albums(lib)
     before = dict(lib.con.execute("SELECT id, person_id FROM faces").fetchall())
     root = lib.roots()[0][0]
-    from photoface.core.store import NewFace, NewPhoto
+    from photoface.core.types import NewFace, NewPhoto
     from photoface.core.types import Box
     new_ids = []
     with lib.transaction() as con:
@@ -210,8 +210,8 @@ def test_small_groups_stay_unsorted_and_merge_suggestions_skip_said_no(lib):
 
 
 def test_incremental_runs_keep_the_crowding_scale_full_runs_measure_it(lib, monkeypatch):
-    from photoface.core import knn
-    from photoface.core.store import NewFace, NewPhoto
+    from photoface.core.albums import knn
+    from photoface.core.types import NewFace, NewPhoto
     from photoface.core.types import Box
 
     calls = []

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from photoface.core.constraints import anchors_from_groups, components_with_cannot_link
+from photoface.core.albums.constraints import anchors_from_groups, components_with_cannot_link
 
 
 def test_refuses_the_joining_edge_and_keeps_the_closer_one():
@@ -124,7 +124,8 @@ def test_veto_never_joins_two_anchors():
 
 
 def test_crowding_scale_and_its_floor():
-    from photoface.core import cluster, knn
+    from photoface.core.albums import update as cluster
+    from photoface.core.albums import knn
     from photoface.core.config import DEFAULTS
 
     rng = np.random.default_rng(1)

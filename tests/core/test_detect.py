@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from photoface.core.detect import FaceDetector
+from photoface.core.faces.detect import FaceDetector
 from photoface.core.types import Box, Detection
 from tests.conftest import dataset_path
 

@@ -10,8 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from photoface.core import facenet_model, paths
-from photoface.core.embed import FaceEmbedder, scale_crops
+from photoface.core.faces import facenet as facenet_model
+from photoface.core import paths
+from photoface.core.faces.embed import FaceEmbedder, scale_crops
 from photoface.core.errors import ModelNotFoundError
 
 # Two photos each of three people; LFW photos are 150x150 and centred on the face.

@@ -14,12 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from photoface.core import cluster, export, people
+from photoface.core.albums import update as cluster
+from photoface.core.interop import export
+from photoface.core.library import people
 from photoface.core.errors import Cancelled
-from photoface.core.export import (INDEX_NAME, DiskFullError, ExportError, album_folders, export_albums,
+from photoface.core.interop.export import (INDEX_NAME, DiskFullError, ExportError, album_folders, export_albums,
                                    safe_file_name, safe_name)
-from photoface.core.review import NameTaken, Review
-from photoface.core.store import Library
+from photoface.core.albums.review import NameTaken, Review
+from photoface.core.library.store import Library
 
 
 def sha256(path) -> str:
@@ -191,7 +193,7 @@ def test_hardlink_across_file_systems_falls_back_to_copies(lib, tmp_path, monkey
 
 @pytest.mark.model
 def test_same_file_name_from_two_folders_gets_stable_suffixes(scanned_set, face_models, tmp_path):
-    from photoface.core.pipeline import scan
+    from photoface.core.library.ingest import scan
 
     _, folder = scanned_set("lfw_subset")
     photos = sorted((folder / "bill_clinton").glob("*.jpg"))[:2]

@@ -8,13 +8,14 @@ import threading
 import numpy as np
 import pytest
 
-from photoface.core import cluster, models
+from photoface.core.albums import update as cluster
+from photoface.core.learning import versions as models
 from photoface.core.config import DEFAULTS
 from photoface.core.errors import Cancelled
-from photoface.core.finetune import (Figures, NotEnoughToLearn, _albums, _masks, accept, finetune,
+from photoface.core.learning.finetune import (Figures, NotEnoughToLearn, _albums, _masks, accept, finetune,
                                      plan_training)
-from photoface.core.review import Review
-from photoface.core.store import Library
+from photoface.core.albums.review import Review
+from photoface.core.library.store import Library
 from tests.core.fakes import fill_library, identity_vectors
 
 # --------------------------------------------------------------------------- no model
@@ -82,7 +83,7 @@ def test_validation_counts_wrong_suggestions_for_known_persons():
     (rejections are not enforced here on purpose: they measure the model), and a validation face
     of person B moved next to A is suggested for A. Both count as wrong."""
     from photoface.core.config import DEFAULTS
-    from photoface.core.finetune import TrainingData, validation_figures
+    from photoface.core.learning.finetune import TrainingData, validation_figures
     from tests.core.fakes import identity_vectors
 
     x, labels = identity_vectors(2, 12, noise=0.2)
@@ -113,7 +114,7 @@ def test_batch_masks_use_rejected_faces_only_against_their_person():
 
 def test_triplet_loss_semi_hard_and_hardest():
     tf = pytest.importorskip("tensorflow")
-    from photoface.core.finetune import _triplet_loss
+    from photoface.core.learning.finetune import _triplet_loss
 
     # a and p at squared distance 0.5; negatives at 0.6 (semi-hard) and 0.3 (hard).
     def unit(angle):
@@ -179,7 +180,7 @@ def _decisions(lib):
 def tuned(scanned_set, tmp_path_factory):
     """A copy of lfw_subset where the user named 10 people (6 faces each) and rejected a face,
     fine-tuned for a few steps (bottleneck only, small batches)."""
-    from photoface.core.evaluation import labelled_faces
+    from photoface.core.learning.evaluation import labelled_faces
 
     lib_dir, folder = scanned_set("lfw_subset")
     copy = tmp_path_factory.mktemp("finetune") / "lib"
@@ -203,9 +204,9 @@ def tuned(scanned_set, tmp_path_factory):
 
 @pytest.mark.model
 def test_finetune_learns_and_saves_a_model_that_round_trips(tuned, tmp_path):
-    from photoface.core import facenet_model
-    from photoface.core.embed import FaceEmbedder
-    from photoface.core.reembed import decode_crop
+    from photoface.core.faces import facenet as facenet_model
+    from photoface.core.faces.embed import FaceEmbedder
+    from photoface.core.learning.reembed import decode_crop
 
     lib, result = tuned
     assert result.data["persons"] == 10 and result.data["rejected_faces"] == 1

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image, ImageFile
 
 from photoface.core.errors import ImageDecodeError
-from photoface.core.imaging import (
+from photoface.core.faces.imaging import (
     RAW_EXTENSIONS,
     SUPPORTED_EXTENSIONS,
     LoadedImage,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from photoface.core import metrics as m
+from photoface.core.learning import metrics as m
 
 TRUE = np.array([0, 0, 0, 1, 1, 1])
 

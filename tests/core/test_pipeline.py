@@ -9,10 +9,10 @@ import shutil
 import numpy as np
 import pytest
 
-from photoface.core import metrics
-from photoface.core.evaluation import labelled_faces
-from photoface.core.pipeline import scan
-from photoface.core.store import Library
+from photoface.core.learning import metrics
+from photoface.core.learning.evaluation import labelled_faces
+from photoface.core.library.ingest import scan
+from photoface.core.library.store import Library
 from tests.badfiles import KINDS, RUNNING_AS_ROOT, make_bad_files, make_symlink_loop
 
 pytestmark = pytest.mark.model

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from photoface.core import knn as knn_mod
-from photoface.core import rank_order as ro
+from photoface.core.albums import knn as knn_mod
+from photoface.core.albums import rank_order as ro
 
 
 def _blobs(n_id: int, per_id: int, dim: int = 64, sigma: float = 0.02, seed: int = 0):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from photoface.core.review import NameTaken, Review, ReviewError
-from photoface.core.store import Library
+from photoface.core.albums.review import NameTaken, Review, ReviewError
+from photoface.core.library.store import Library
 from tests.core.fakes import face_state, fill_library, identity_vectors
 
 

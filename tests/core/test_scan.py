@@ -2,7 +2,7 @@
 
 import os
 
-from photoface.core.scan import plan_root, root_is_online, walk
+from photoface.core.library.walk import plan_root, root_is_online, walk
 
 
 def _touch(path, data=b"x"):

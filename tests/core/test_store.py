@@ -6,10 +6,11 @@ import sqlite3
 import numpy as np
 import pytest
 
-from photoface.core import migrations
+from photoface.core.library import migrations
 from photoface.core.config import DEFAULTS
 from photoface.core.errors import StoreError
-from photoface.core.store import Library, NewFace, NewPhoto
+from photoface.core.library.store import Library
+from photoface.core.types import NewFace, NewPhoto
 from photoface.core.types import Box
 
 

@@ -16,13 +16,14 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from photoface.cli import main as cli_main
-from photoface.core import people, xmp
-from photoface.core.export import export_albums, write_sidecars_beside_originals
-from photoface.core.imaging import _ORIENT_TRANSPOSE
-from photoface.core.review import Review
-from photoface.core.store import Library
+from photoface.core.library import people
+from photoface.core.interop import xmp
+from photoface.core.interop.export import export_albums, write_sidecars_beside_originals
+from photoface.core.faces.imaging import _ORIENT_TRANSPOSE
+from photoface.core.albums.review import Review
+from photoface.core.library.store import Library
 from photoface.core.types import Box
-from photoface.core.xmp import (Region, XmpError, import_names, import_xmp, jpeg_xmp, oriented_to_stored,
+from photoface.core.interop.xmp import (Region, XmpError, import_names, import_xmp, jpeg_xmp, oriented_to_stored,
                                 parse_xmp, read_regions, region_to_pixels, region_xmp, stored_to_oriented)
 from tests.core.fakes import face_state, fill_library, identity_vectors
 from tests.core.test_export import name_albums, named_library  # noqa: F401 (a fixture)
@@ -231,7 +232,7 @@ def rotated_photos(src: Path, folder: Path, orientations=(6, 8)) -> dict[str, tu
 
 @pytest.mark.model
 def test_regions_of_a_rotated_photo_land_on_the_face(datasets_dir, face_models, tmp_path):
-    from photoface.core.pipeline import scan
+    from photoface.core.library.ingest import scan
 
     src = sorted((datasets_dir / "lfw_subset" / "kofi_annan").glob("*.jpg"))[0]
     made = rotated_photos(src, tmp_path / "photos")
@@ -291,7 +292,7 @@ def named_faces(lib: Library, shas: set[str] | None = None) -> list[tuple[str, B
 @pytest.mark.model
 def test_round_trip_export_scan_import_gives_the_same_names(named_library, face_models, tmp_path,  # noqa: F811
                                                             capsys):
-    from photoface.core.pipeline import scan
+    from photoface.core.library.ingest import scan
 
     lib_copy = tmp_path / "lib"
     shutil.copytree(named_library, lib_copy)
@@ -340,7 +341,7 @@ def test_round_trip_export_scan_import_gives_the_same_names(named_library, face_
 
 @pytest.mark.model
 def test_import_from_xmp_embedded_in_jpegs(scanned_set, face_models, tmp_path):
-    from photoface.core.pipeline import scan
+    from photoface.core.library.ingest import scan
 
     lib_dir, folder = scanned_set("lfw_subset")
     sources = sorted((folder / "hans_blix").glob("*.jpg"))[:2]

@@ -20,8 +20,8 @@ SCREENS = REPO_ROOT / "test-artifacts" / "screens"
 @pytest.fixture(scope="session")
 def clustered_library(scanned_set, tmp_path_factory) -> Path:
     """five_celebrity_faces scanned once and grouped into albums; copy it before changing it."""
-    from photoface.core.cluster import update_albums
-    from photoface.core.store import Library
+    from photoface.core.albums.update import update_albums
+    from photoface.core.library.store import Library
 
     lib_dir, _ = scanned_set("five_celebrity_faces")
     out = tmp_path_factory.mktemp("gui-lib") / "lib"
@@ -32,7 +32,7 @@ def clustered_library(scanned_set, tmp_path_factory) -> Path:
 
 
 def _copy_library(src: Path, dst: Path) -> None:
-    from photoface.core.store import Library
+    from photoface.core.library.store import Library
 
     with Library(src) as lib:  # a checkpoint first: the copy then needs no -wal file
         lib.con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -50,7 +50,7 @@ def library_dir(clustered_library, tmp_path) -> Path:
 @pytest.fixture
 def make_window(qtbot, tmp_path):
     """make_window(lib_dir) -> an idle MainWindow on that library (UI state in a temp INI file)."""
-    from photoface.core.store import Library
+    from photoface.core.library.store import Library
     from photoface.gui.main_window import MainWindow
     from photoface.gui.settings import ui_settings
 

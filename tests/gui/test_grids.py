@@ -9,7 +9,7 @@ from PySide6.QtCore import QItemSelectionModel, QObject, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QStyle
 
-from photoface.core.people import PersonSummary
+from photoface.core.library.people import PersonSummary
 from photoface.gui.delegates import TileDelegate
 from photoface.gui.models import NameFilter, PeopleModel
 from photoface.gui.views.grids import CachedTileDelegate, Grid
@@ -143,7 +143,7 @@ def test_scrolling_asks_ahead_so_tiles_are_drawn_once(qtbot):
 
 
 def test_grid_delegate_keeps_review_marks_in_its_key(qtbot):
-    from photoface.core.people import FaceInfo
+    from photoface.core.library.people import FaceInfo
     from photoface.core.types import Box
     from photoface.gui.models import FacesModel
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from photoface.core.review import Review
-from photoface.core.store import Library
+from photoface.core.albums.review import Review
+from photoface.core.library.store import Library
 from photoface.gui.main_window import MainWindow
 
 SCREENS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"

@@ -8,12 +8,12 @@ import pytest
 from PySide6.QtCore import Qt, qInstallMessageHandler
 from PySide6.QtGui import QKeySequence
 
-from photoface.core import cluster
-from photoface.core.evaluation import labelled_faces
-from photoface.core.finetune import finetune
-from photoface.core.people import list_people
-from photoface.core.review import Review
-from photoface.core.store import Library
+from photoface.core.albums import update as cluster
+from photoface.core.learning.evaluation import labelled_faces
+from photoface.core.learning.finetune import finetune
+from photoface.core.library.people import list_people
+from photoface.core.albums.review import Review
+from photoface.core.library.store import Library
 from photoface.gui import prompts
 
 from .conftest import screenshot, wait_idle

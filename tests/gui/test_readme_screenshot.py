@@ -15,10 +15,10 @@ import pytest
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QImage, QPixmap
 
-from photoface.core.cluster import update_albums
-from photoface.core.people import list_people, person_faces
-from photoface.core.review import Review
-from photoface.core.store import Library
+from photoface.core.albums.update import update_albums
+from photoface.core.library.people import list_people, person_faces
+from photoface.core.albums.review import Review
+from photoface.core.library.store import Library
 
 from .conftest import _copy_library, screenshot, wait_idle
 

@@ -12,7 +12,7 @@ from PySide6.QtCore import QElapsedTimer, QMimeData, QPoint, QPointF, Qt, QTimer
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from photoface.core.people import list_people
+from photoface.core.library.people import list_people
 
 from ..conftest import dataset_path
 from .conftest import screenshot, wait_idle

@@ -8,8 +8,8 @@ import json
 import pytest
 from PySide6.QtCore import QItemSelectionModel, QMimeData, Qt
 
-from photoface.core.people import list_people, person_faces
-from photoface.core.review import Review
+from photoface.core.library.people import list_people, person_faces
+from photoface.core.albums.review import Review
 from photoface.gui import prompts
 from photoface.gui.models import FACES_MIME, PERSONS_MIME
 

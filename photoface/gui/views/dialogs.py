@@ -7,7 +7,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpin
                                QLabel, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout)
 
 from photoface.core.config import DEFAULTS
-from photoface.core.store import Library
+from photoface.core.library.store import Library
 from photoface.gui.context import Context
 from photoface.gui.views.photo_list import PhotoList, PhotoRow
 

@@ -107,7 +107,7 @@ class ExportDialog(QDialog):
             seen["done"], seen["total"] = done, total
 
         def work(lib):
-            from photoface.core.export import export_albums
+            from photoface.core.interop.export import export_albums
 
             return export_albums(lib, dest, person_ids=persons, mode=mode, xmp=xmp,
                                  include_suggested=include_suggested, progress=progress, cancel=job.cancel)

@@ -78,8 +78,8 @@ class ImproveDialog(QDialog):
     # --- model list -----------------------------------------------------------------------
 
     def reload_models(self) -> None:
-        from photoface.core.models import list_models
-        from photoface.core.store import Library
+        from photoface.core.learning.versions import list_models
+        from photoface.core.library.store import Library
 
         self.models.clear()
         with Library(self.lib_dir) as lib:
@@ -179,8 +179,8 @@ class ImproveDialog(QDialog):
         self._run("activate", {"model_id": model_id}, prepared)
 
     def discard_new(self) -> None:
-        from photoface.core.models import discard_model
-        from photoface.core.store import Library
+        from photoface.core.learning.versions import discard_model
+        from photoface.core.library.store import Library
 
         if self.result and self.result.get("model_id"):
             with Library(self.lib_dir) as lib:

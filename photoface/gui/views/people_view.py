@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton, QVBoxLayout, QWidget
 
-from photoface.core.people import list_people
+from photoface.core.library.people import list_people
 from photoface.gui import prompts
 from photoface.gui.context import Context
 from photoface.gui.models import NameFilter, PeopleModel
@@ -160,7 +160,7 @@ class PeopleView(QWidget):
         if not idx.isValid():
             return
         person = idx.data(Qt.UserRole + 2)
-        from photoface.core.people import person_names
+        from photoface.core.library.people import person_names
 
         names = [n for _, n in person_names(self.ctx.library)]
         name = prompts.ask_text(self, "Rename", "Name:", names, text=person.name or "")

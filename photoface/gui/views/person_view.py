@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCompleter, QHBoxLayout, QLabel, QLineEdit, QPushButton, QTabWidget,
                                QVBoxLayout, QWidget)
 
-from photoface.core.people import list_people, person_faces, person_names, person_photos
+from photoface.core.library.people import list_people, person_faces, person_names, person_photos
 from photoface.gui import prompts
 from photoface.gui.context import Context
 from photoface.gui.views.faces_panel import FacesPanel

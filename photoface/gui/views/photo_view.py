@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor, QDesktopServices, QFontMetrics, QImage, QImage
 from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QPushButton, QRubberBand, QSizePolicy,
                                QVBoxLayout, QWidget)
 
-from photoface.core.people import photo_faces
+from photoface.core.library.people import photo_faces
 from photoface.gui import prompts
 from photoface.gui.context import Context
 from photoface.gui.delegates import CONFIRMED, REJECTED, SUGGESTED
@@ -29,7 +29,7 @@ def _load_photo(lib, photo_id: int) -> dict:
         image = reader.read()
         if image.isNull():  # e.g. HEIC: the core's decoder knows more formats
             try:
-                from photoface.core.imaging import load_image
+                from photoface.core.faces.imaging import load_image
 
                 rgb = load_image(path).rgb
                 h, w = rgb.shape[:2]

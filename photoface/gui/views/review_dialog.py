@@ -9,8 +9,8 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
-from photoface.core import cluster
-from photoface.core.people import FaceInfo, unsorted_faces, person_faces
+from photoface.core.albums import update as cluster
+from photoface.core.library.people import FaceInfo, unsorted_faces, person_faces
 from photoface.gui.context import Context
 from photoface.gui.models import FacesModel
 from photoface.gui.views.grids import Grid

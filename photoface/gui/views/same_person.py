@@ -6,8 +6,8 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
-from photoface.core import cluster
-from photoface.core.people import list_people
+from photoface.core.albums import update as cluster
+from photoface.core.library.people import list_people
 from photoface.gui.context import Context
 from photoface.gui.views.loading import LoadsInBackground
 

@@ -21,13 +21,13 @@ How (`finetune`), as in Schroff et al. 2015 ("FaceNet"):
 
 Honest validation: before and after, on the validation faces only, (1) verification ROC AUC over
 all pairs of validation faces and (2) ops-to-clean of albums made the way the app makes them
-(`_albums`: the rank-order clustering and nearest-confirmed vote of core/cluster.py, run in memory
+(`_albums`: the rank-order clustering and nearest-confirmed vote of core/albums/update.py, run in memory
 with the training faces as confirmed anchors and the validation faces free). The new model is
 offered (`accepted`) only if its AUC is at most 0.002 below the current model's, its
 ops-to-clean is not higher and (3) it makes no more wrong suggestions for the user's persons
 (validation faces suggested for another person; rejected faces suggested for the person they were
-rejected from); saving it makes it a model version (core/models.py) that
-`models.activate_model` switches to.
+rejected from); saving it makes it a model version (core/learning/versions.py) that
+`versions.activate_model` switches to.
 """
 
 from __future__ import annotations
@@ -42,15 +42,15 @@ from typing import Any, Callable
 
 import numpy as np
 
-from photoface.core import metrics
-from photoface.core.attach import attach_small_groups
-from photoface.core.cluster import active_model, must_link_chains, thresholds
-from photoface.core.constraints import components_with_cannot_link
+from photoface.core.learning import metrics
+from photoface.core.albums.attach import attach_small_groups
+from photoface.core.albums.update import active_model, must_link_chains, thresholds
+from photoface.core.albums.constraints import components_with_cannot_link
 from photoface.core.errors import Cancelled, PhotofaceError
-from photoface.core.evidence import filter_suggestions
-from photoface.core.knn import knn
-from photoface.core.rank_order import rank_order_edges
-from photoface.core.store import Library
+from photoface.core.albums.evidence import filter_suggestions
+from photoface.core.albums.knn import knn
+from photoface.core.albums.rank_order import rank_order_edges
+from photoface.core.library.store import Library
 
 log = logging.getLogger(__name__)
 
@@ -229,12 +229,12 @@ class FineTuneResult:
 
 
 def _albums(x: np.ndarray, anchor: np.ndarray, settings: dict, x_gate: np.ndarray | None = None) -> np.ndarray:
-    """Albums as `cluster.update_albums(full=True)` makes them, in memory.
+    """Albums as `update.update_albums(full=True)` makes them, in memory.
 
     The same steps on the same settings: a vote of the nearest confirmed faces, rank-order edges
     under the squared-L2 guard, must-links holding each person's faces together, cannot-links
     between persons and the mean-distance and centre rules, strays attached to the album they
-    clearly belong to, thresholds scaled by the faces' crowding (`cluster.thresholds`);
+    clearly belong to, thresholds scaled by the faces' crowding (`update.thresholds`);
     components without a person become albums when they reach `min_album_size`.
     Unlike the app, every face counts as good quality (the crops' quality is not looked at).
 
@@ -245,7 +245,7 @@ def _albums(x: np.ndarray, anchor: np.ndarray, settings: dict, x_gate: np.ndarra
             cluster_link_ratio, cluster_album_ratio, cluster_centre_ratio, cluster_attach_ratio,
             cluster_attach_margin, cluster_attach_spread, min_album_size).
         x_gate: the shipped model's embeddings of the same faces, for the evidence test of
-            suggestions for the persons (core/evidence.py); None: `x` is them (no test).
+            suggestions for the persons (core/albums/evidence.py); None: `x` is them (no test).
 
     Returns:
         (N,) int64 labels: the person index for faces joined to a person, larger numbers for new
@@ -346,7 +346,7 @@ def accept(before: Figures, after: Figures) -> tuple[bool, str]:
 
 def cut_layer(n_blocks: int) -> str:
     """Name of the layer whose output feeds the first trained block (the frozen part's output)."""
-    from photoface.core.facenet_model import TAIL_BLOCKS
+    from photoface.core.faces.facenet import TAIL_BLOCKS
 
     if not 0 <= n_blocks <= len(TAIL_BLOCKS):
         raise ValueError(f"blocks must be in 0..{len(TAIL_BLOCKS)}, got {n_blocks}")
@@ -498,8 +498,8 @@ def _face_features(library: Library, trunk: Any, face_ids: np.ndarray, scaling: 
     """
     import tensorflow as tf
 
-    from photoface.core.embed import scale_crops
-    from photoface.core.reembed import decode_crop
+    from photoface.core.faces.embed import scale_crops
+    from photoface.core.learning.reembed import decode_crop
 
     shape = tuple(int(d) for d in trunk.output.shape[1:])
     forward = tf.function(lambda x: trunk(x, training=False),
@@ -524,7 +524,7 @@ def finetune(library: Library, progress: Callable[[int, int], None] | None = Non
              val_fraction: float = 0.25, save_rejected: bool = False, keep: str = "best",
              data: TrainingData | None = None) -> FineTuneResult:
     """Fine-tunes FaceNet on the library's confirmed faces; saves the result as a model version
-    when it is offered (see `accept`). Never activates it: `models.activate_model` does.
+    when it is offered (see `accept`). Never activates it: `versions.activate_model` does.
 
     A plain function for a worker thread: it reads the library (its own connection) and writes
     only the new model's folder.
@@ -583,7 +583,7 @@ def finetune(library: Library, progress: Callable[[int, int], None] | None = Non
     import keras
     import tensorflow as tf
 
-    from photoface.core import facenet_model
+    from photoface.core.faces import facenet as facenet_model
 
     keras.utils.set_random_seed(seed)
     model = facenet_model.facenet_from_graph()
@@ -721,7 +721,7 @@ def finetune(library: Library, progress: Callable[[int, int], None] | None = Non
         verify_threshold=threshold, feature_seconds=round(feature_seconds, 2),
         train_seconds=round(train_seconds, 2))
     if accepted or (save_rejected and best_step > 0):
-        from photoface.core.models import save_model
+        from photoface.core.learning.versions import save_model
 
         info = {"data": result.data, "settings": run_settings, "blocks_trained": blocks,
                 "validation": {"shipped": asdict(shipped_fig), "before": asdict(before),
@@ -737,7 +737,7 @@ def finetune(library: Library, progress: Callable[[int, int], None] | None = Non
 
 def _threshold(x: np.ndarray, codes: np.ndarray) -> float | None:
     """Best-accuracy same/different threshold over the validation pairs (None without both kinds)."""
-    from photoface.core.verify import best_threshold
+    from photoface.core.faces.verify import best_threshold
 
     d_same, d_diff = metrics.pair_distances(x, codes)
     if not len(d_same) or not len(d_diff):

@@ -113,7 +113,7 @@ class FaceEmbedder:
                 return
             import tensorflow as tf
 
-            from photoface.core import facenet_model
+            from photoface.core.faces import facenet as facenet_model
 
             if self.weights is None:
                 model = facenet_model.facenet_from_graph()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from photoface.core.store import Library, decode_path
+from photoface.core.library.store import Library, decode_path
 from photoface.core.types import Box
 
 _PRESENT = "EXISTS (SELECT 1 FROM locations l WHERE l.photo_id = f.photo_id AND l.status = 'ok')"

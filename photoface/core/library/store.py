@@ -18,10 +18,10 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from photoface.core import migrations
+from photoface.core.library import migrations
 from photoface.core.config import DEFAULTS
 from photoface.core.errors import StoreError
-from photoface.core.types import Box
+from photoface.core.types import Box, NewFace, NewPhoto
 
 DB_NAME = "library.sqlite"
 EMBED_DIM = 512
@@ -65,33 +65,6 @@ class Location:
     photo_id: int | None
     status: str
     error: str | None
-
-
-@dataclass
-class NewFace:
-    """A detected face ready to be stored (the scanner fills it, the store writes it)."""
-
-    box: Box
-    score: float
-    landmarks: np.ndarray  # (5, 2) float32
-    sharpness: float
-    thumb_jpeg: bytes
-    crop_jpeg: bytes
-    embedding: np.ndarray | None = None  # (512,) float32
-    source: str = "detector"
-    crop: np.ndarray | None = None  # the aligned (160, 160, 3) uint8 crop, until it is embedded
-
-
-@dataclass
-class NewPhoto:
-    """A decoded photo and its faces, written in one go with its location."""
-
-    sha256: str
-    width: int
-    height: int
-    taken_at: str | None
-    detector: str
-    faces: list[NewFace]
 
 
 @dataclass(frozen=True)

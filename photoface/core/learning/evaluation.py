@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from photoface.core.store import Library, decode_path
+from photoface.core.library.store import Library, decode_path
 from photoface.core.types import Box
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from photoface.core.imaging import RAW_EXTENSIONS, SUPPORTED_EXTENSIONS
+from photoface.core.faces.imaging import RAW_EXTENSIONS, SUPPORTED_EXTENSIONS
 
 log = logging.getLogger(__name__)
 

@@ -21,11 +21,13 @@ from typing import Callable
 
 import numpy as np
 
-from photoface.core import imaging
-from photoface.core.config import model_version
 from photoface.core.errors import Cancelled, ImageDecodeError
-from photoface.core.scan import FoundFile, RootPlan, plan_root
-from photoface.core.store import Library, NewFace, NewPhoto, display_path, encode_path
+from photoface.core.faces import imaging
+from photoface.core.faces.finder import FaceModels, encode_jpeg, faces_from_image
+
+from photoface.core.library.store import Library, display_path, encode_path
+from photoface.core.library.walk import FoundFile, RootPlan, plan_root
+from photoface.core.types import NewFace, NewPhoto
 
 log = logging.getLogger(__name__)
 
@@ -62,88 +64,6 @@ class ScanReport:
 
 
 ProgressFn = Callable[[ScanProgress], None]
-
-
-class FaceModels:
-    """The detector, aligner and embedder in use, configured from the library's settings.
-
-    Detectors are made per worker thread (OpenCV DNN networks are not safe to share between
-    threads); the embedder is one, used by the committing thread only.
-    """
-
-    def __init__(self, settings: dict, weights_path=None, weights_id: str = "shipped"):
-        from photoface.core.embed import FaceEmbedder  # light: TensorFlow loads in load()
-
-        self.settings = settings
-        self.align_mode = settings["align_mode"]
-        self.scaling = settings["input_scaling"]
-        self.embedder = FaceEmbedder(weights=weights_path, scaling=self.scaling,
-                                     batch_size=int(settings["embed_batch_size"]))
-        self.model_version = model_version(weights_id, self.align_mode, self.scaling)
-        self._local = threading.local()
-
-    @classmethod
-    def for_library(cls, library: Library) -> "FaceModels":
-        settings = library.settings()
-        active = settings["active_weights"]
-        if active == "shipped":
-            return cls(settings)
-        path = library.models_dir / active / "facenet.weights.h5"
-        return cls(settings, weights_path=path, weights_id=active)
-
-    def detector(self):
-        det = getattr(self._local, "detector", None)
-        if det is None:
-            from photoface.core.detect import FaceDetector
-
-            s = self.settings
-            det = FaceDetector(backend=s["detector_backend"], max_side=int(s["detect_max_side"]),
-                               min_face_px=int(s["min_face_px"]),
-                               min_score=float(s["min_detection_score"]))
-            det.load()
-            self._local.detector = det
-        return det
-
-    @property
-    def detector_id(self) -> str:
-        s = self.settings
-        return (f"{s['detector_backend']}:{s['detect_max_side']}:{s['min_face_px']}:"
-                f"{s['min_detection_score']}")
-
-    def load(self) -> None:
-        self.detector()
-        self.embedder.load()
-
-
-def faces_from_image(models: FaceModels, rgb: np.ndarray) -> list[NewFace]:
-    """Detects and aligns every face of an RGB image; embeddings are filled in later, in batches."""
-    import cv2
-
-    from photoface.core.align import align_face, face_thumbnail
-
-    quality = int(models.settings["crop_jpeg_quality"])
-    thumb_px = int(models.settings["thumb_px"])
-    faces = []
-    for det in models.detector().detect(rgb):
-        crop = align_face(rgb, det, mode=models.align_mode)
-        thumb = face_thumbnail(rgb, det.box, size=thumb_px)
-        grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
-        faces.append(NewFace(
-            box=det.box, score=float(det.score), landmarks=det.landmarks,
-            sharpness=float(cv2.Laplacian(grey, cv2.CV_64F).var()),
-            thumb_jpeg=_jpeg(thumb, 90), crop_jpeg=_jpeg(crop, quality),
-            crop=crop))
-    return faces
-
-
-def _jpeg(rgb: np.ndarray, quality: int) -> bytes:
-    import cv2
-
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
-                           [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise RuntimeError("JPEG encoding failed")
-    return buf.tobytes()
 
 
 @dataclass
@@ -279,7 +199,10 @@ def scan(library: Library, folders: list[str | bytes] | None = None, models: Fac
     todo = [(p.root_id, f) for p in plans for f in p.todo]
     try:
         if todo:
-            models = models or FaceModels.for_library(library)
+            if models is None:
+                from photoface.core.learning.versions import face_models  # the library's active model
+
+                models = face_models(library)
             _process_all(library, models, todo, report, progress, cancel, workers)
     except Cancelled:
         report.cancelled = True
@@ -363,7 +286,7 @@ def add_manual_face(library: Library, models: FaceModels, photo_id: int, box) ->
     Returns:
         The new face's id.
     """
-    from photoface.core.align import align_face, face_thumbnail
+    from photoface.core.faces.align import align_face, face_thumbnail
     from photoface.core.types import Detection
 
     paths = library.photo_paths(photo_id)
@@ -380,8 +303,8 @@ def add_manual_face(library: Library, models: FaceModels, photo_id: int, box) ->
     grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
     face = NewFace(box=box, score=1.0, landmarks=landmarks,
                    sharpness=float(cv2.Laplacian(grey, cv2.CV_64F).var()),
-                   thumb_jpeg=_jpeg(face_thumbnail(image.rgb, box, int(models.settings["thumb_px"])), 90),
-                   crop_jpeg=_jpeg(crop, int(models.settings["crop_jpeg_quality"])),
+                   thumb_jpeg=encode_jpeg(face_thumbnail(image.rgb, box, int(models.settings["thumb_px"])), 90),
+                   crop_jpeg=encode_jpeg(crop, int(models.settings["crop_jpeg_quality"])),
                    embedding=models.embedder.embed(crop[None])[0], source="manual")
     with library.transaction() as con:
         return library.insert_face(con, photo_id, face, models.model_version, time.time())

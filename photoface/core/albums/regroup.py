@@ -1,6 +1,6 @@
 """A grouping, planned before it is written: what a regroup or a model switch would change.
 
-`cluster.plan_albums` computes where every movable face would go; nothing is written. The plan
+`update.plan_albums` computes where every movable face would go; nothing is written. The plan
 can be summarised for the user ("Bill Clinton: +4 suggested; Unnamed albums: 3 new"), saved to a
 file (the window plans in a child process and asks before applying), and applied by `apply_plan`
 in one transaction. A full regroup and a model switch are also one entry of the decision log, so
@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from photoface.core.errors import StoreError
-from photoface.core.review import HELD_STATES, Touched, record_decision
-from photoface.core.store import Library
+from photoface.core.albums.review import HELD_STATES, Touched, record_decision
+from photoface.core.library.store import Library
 
 #: Faces in these states are the clustering's to move; every other state is a user's decision.
 MOVABLE_STATES = ("undecided", "suggested")
@@ -70,7 +70,7 @@ class AlbumPlan:
 
     @classmethod
     def load(cls, path: Path) -> "AlbumPlan":
-        from photoface.core.cluster import ClusterReport
+        from photoface.core.albums.update import ClusterReport
 
         try:
             with np.load(path) as z:
@@ -165,7 +165,7 @@ def apply_plan(library: Library, plan: AlbumPlan, logged: bool, action: str = "r
     Returns:
         the plan's ClusterReport with new_albums, suggested_to_known, albums and unsorted filled in.
     """
-    from photoface.core.cluster import active_model
+    from photoface.core.albums.update import active_model
 
     report = plan.report
     with library.transaction() as con:

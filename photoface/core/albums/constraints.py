@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from photoface.core.rank_order import canonical_labels, connected_labels
+from photoface.core.albums.rank_order import canonical_labels, connected_labels
 
 #: Groups smaller than this are not compared by their centres: a mean of a few faces is noise.
 CENTRE_MIN_SIZE = 5

@@ -3,7 +3,7 @@
 Each face row keeps its aligned 160x160 crop as a JPEG, so a new model needs no photo: decode the
 crop, embed it, store the vector under the new model version. Batches are committed one by one and
 faces that already have an embedding of the target version are skipped, so a cancelled or crashed
-run resumes where it stopped. Nothing here switches the active model (see `core/models.py`).
+run resumes where it stopped. Nothing here switches the active model (see `core/learning/versions.py`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Callable
 import numpy as np
 
 from photoface.core.config import model_version
-from photoface.core.embed import CROP_SIZE, SHIPPED_WEIGHTS_ID, FaceEmbedder
+from photoface.core.faces.embed import CROP_SIZE, SHIPPED_WEIGHTS_ID, FaceEmbedder
 from photoface.core.errors import Cancelled, StoreError
-from photoface.core.store import Library
+from photoface.core.library.store import Library
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from photoface.core import imaging
+from photoface.core.faces import imaging
 from photoface.core.config import DEFAULTS
 from photoface.core.paths import resources_dir
 
@@ -22,8 +22,8 @@ EXPECTED_FACE_CENTRE = (215.0, 130.0)
 
 def run_self_test() -> dict:
     """Returns a dict of checks and figures; `ok` is True when every check passed."""
-    from photoface.core.embed import compute_device
-    from photoface.core.pipeline import FaceModels, faces_from_image
+    from photoface.core.faces.embed import compute_device
+    from photoface.core.faces.finder import FaceModels, faces_from_image
 
     t0 = time.perf_counter()
     photo = resources_dir() / "astronaut.jpg"

@@ -25,8 +25,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from photoface import __version__
 from photoface.core.errors import Cancelled, PhotofaceError
-from photoface.core.review import Touched, clean_name, record_decision
-from photoface.core.store import Library, decode_path, display_path, encode_path
+from photoface.core.albums.review import Touched, clean_name, record_decision
+from photoface.core.library.store import Library, decode_path, display_path, encode_path
 from photoface.core.types import Box
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class Region:
 # --- orientation ----------------------------------------------------------------------------
 
 # Normalised point (u, v) in the stored image -> the same point in the oriented (upright)
-# image, for each EXIF orientation (the transposes photoface.core.imaging applies).
+# image, for each EXIF orientation (the transposes photoface.core.faces.imaging applies).
 _STORED_TO_ORIENTED: dict[int, Callable[[float, float], tuple[float, float]]] = {
     1: lambda u, v: (u, v),
     2: lambda u, v: (1 - u, v),

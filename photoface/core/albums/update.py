@@ -4,7 +4,7 @@ Only faces without a decision move: confirmed and accepted faces anchor their pe
 confirmed persons are never joined (cannot-link through `components_with_cannot_link`), a face
 rejected from a person never returns to it, "not a face" takes no part. Each run:
 
-1. neighbour lists of every usable face (exact or HNSW, see core/knn.py), cached in the library
+1. neighbour lists of every usable face (exact or HNSW, see core/albums/knn.py), cached in the library
    folder and updated incrementally when faces are added;
 2. a vote: an undecided face whose nearest confirmed faces clearly name one person (count and
    margin) is suggested for that person;
@@ -12,12 +12,12 @@ rejected from a person never returns to it, "not a face" takes no part. Each run
    and an average-linkage rule (two groups join only when their mean pair distance is small, and
    groups of 5+ faces only when their centres are close);
 4. stray faces and fragments that no edge reached join the album they clearly belong to (a
-   mean-distance threshold, the album's own spread and a margin over the runner-up, core/attach.py);
+   mean-distance threshold, the album's own spread and a margin over the runner-up, core/albums/attach.py);
 5. components that reach a person's faces are suggested for that person, other components of at
    least `min_album_size` faces become (or keep) unnamed albums, the rest stay Unsorted;
 6. under a fine-tuned model, a suggestion for a named person stays only if, as the shipped model
    sees it, the face is about as close to that person as their own faces are to each other
-   (core/evidence.py): a model switch never lowers the bar.
+   (core/albums/evidence.py): a model switch never lowers the bar.
 
 Distance thresholds scale with how crowded the library is (`knn.crowding_scale`, the median
 distance to the 50th neighbour, floored at lfw's): among thousands of people a close pair is
@@ -40,15 +40,15 @@ from typing import Callable
 
 import numpy as np
 
-from photoface.core import knn as knn_mod
-from photoface.core.attach import attach_small_groups
+from photoface.core.albums import knn as knn_mod
+from photoface.core.albums.attach import attach_small_groups
 from photoface.core.config import model_version
-from photoface.core.constraints import components_with_cannot_link
+from photoface.core.albums.constraints import components_with_cannot_link
 from photoface.core.errors import Cancelled
-from photoface.core.evidence import filter_suggestions
-from photoface.core.rank_order import rank_order_edges
-from photoface.core.review import HELD_STATES
-from photoface.core.store import EMBED_DIM, Library
+from photoface.core.albums.evidence import filter_suggestions
+from photoface.core.albums.rank_order import rank_order_edges
+from photoface.core.albums.review import HELD_STATES
+from photoface.core.library.store import EMBED_DIM, Library
 
 log = logging.getLogger(__name__)
 
@@ -248,7 +248,7 @@ def update_albums(library: Library, full: bool = False,
     (album ids are kept where their faces stay together), and the change is one entry of the
     decision log ("Regroup Faces"), so undo restores the albums exactly as they were.
     """
-    from photoface.core.regroup import apply_plan
+    from photoface.core.albums.regroup import apply_plan
 
     plan = plan_albums(library, full=full, progress=progress, cancel=cancel)
     return apply_plan(library, plan, logged=full)
@@ -257,7 +257,7 @@ def update_albums(library: Library, full: bool = False,
 def plan_albums(library: Library, full: bool = False,
                 progress: Callable[[int, int], None] | None = None,
                 cancel: threading.Event | None = None, model: str | None = None):
-    """What `update_albums` would do, computed and not written (see core/regroup.py).
+    """What `update_albums` would do, computed and not written (see core/albums/regroup.py).
 
     Args:
         model: the model version whose embeddings to group (default: the active one); a model
@@ -266,7 +266,7 @@ def plan_albums(library: Library, full: bool = False,
     Returns:
         a `regroup.AlbumPlan`.
     """
-    from photoface.core.regroup import AlbumPlan
+    from photoface.core.albums.regroup import AlbumPlan
 
     t0 = time.perf_counter()
     report = ClusterReport()
@@ -350,7 +350,7 @@ def plan_albums(library: Library, full: bool = False,
 
     assignment = _assign(faces, labels, node_anchor, movable, rejected, not_same, min_album, library)
     # Under a fine-tuned model, a named person gains a face only on the evidence the shipped model
-    # gives (core/evidence.py): a model switch never lowers the bar.
+    # gives (core/albums/evidence.py): a model switch never lowers the bar.
     shipped = _shipped_vectors(library, model, faces)
     if shipped is not None:
         named = {p for (p,) in library.con.execute("SELECT id FROM persons WHERE name IS NOT NULL")}
@@ -364,13 +364,13 @@ def plan_albums(library: Library, full: bool = False,
 
 
 def _shipped_vectors(library: Library, model: str, faces: _Faces) -> tuple[np.ndarray, np.ndarray] | None:
-    """The shipped model's embeddings of the faces (for core/evidence.py), and which rows have one;
+    """The shipped model's embeddings of the faces (for core/albums/evidence.py), and which rows have one;
     None when `model` is the shipped model (its grouping is the evidence).
 
     Faces scanned while a fine-tuned model was in use have none: the evidence test judges them
     with the model in use.
     """
-    from photoface.core.embed import SHIPPED_WEIGHTS_ID
+    from photoface.core.faces.embed import SHIPPED_WEIGHTS_ID
 
     s = library.settings()
     shipped = model_version(SHIPPED_WEIGHTS_ID, s["align_mode"], s["input_scaling"])
@@ -387,7 +387,7 @@ def _shipped_vectors(library: Library, model: str, faces: _Faces) -> tuple[np.nd
 
 def _attach_strays(faces: _Faces, labels, node_anchor, movable, good_rows, idx_g, rejected,
                    limits: Thresholds, settings: dict, apart: np.ndarray) -> np.ndarray:
-    """Undecided stray faces and fragments join the album they clearly belong to (core/attach.py).
+    """Undecided stray faces and fragments join the album they clearly belong to (core/albums/attach.py).
 
     Only good faces move or guide (poor ones attract nothing, as in the linking); a fragment never
     joins a person one of its faces was rejected from, nor an album that holds a face of one of

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from photoface.core.embed import SHIPPED_WEIGHTS_ID
+from photoface.core.faces.embed import SHIPPED_WEIGHTS_ID
 from photoface.core.errors import PhotofaceError, StoreError
-from photoface.core.reembed import WEIGHTS_FILE, faces_missing, reembed, target_version
-from photoface.core.store import Library
+from photoface.core.learning.reembed import WEIGHTS_FILE, faces_missing, reembed, target_version, weights_path
+from photoface.core.library.store import Library
 from photoface.core.hashing import sha256_file
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def save_model(library: Library, keras_model: Any, info: dict) -> ModelInfo:
     Returns:
         The saved model's ModelInfo.
     """
-    from photoface.core import facenet_model
+    from photoface.core.faces import facenet as facenet_model
 
     library.models_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_incoming(library.models_dir)
@@ -93,6 +93,22 @@ def save_model(library: Library, keras_model: Any, info: dict) -> ModelInfo:
     _write_json(folder / INFO_FILE, full)
     log.info("saved fine-tuned model %s in %s", model_id, folder)
     return ModelInfo(model_id, full["created_at"], False, full, folder)
+
+
+def face_models(library: Library):
+    """The detector, aligner and embedder of the library's settings and active model."""
+    from photoface.core.faces.finder import FaceModels
+
+    settings = library.settings()
+    active = settings["active_weights"]
+    return FaceModels(settings, weights_path=weights_path(library, active), weights_id=active)
+
+
+def verify_threshold(library: Library, version: str) -> float:
+    """The same/different threshold of a model version (fine-tuned models store their own)."""
+    from photoface.core.faces.verify import SHIPPED_THRESHOLD
+
+    return float(library.get_setting("verify_thresholds").get(version, SHIPPED_THRESHOLD))
 
 
 def _pid_alive(pid: int) -> bool:
@@ -187,7 +203,7 @@ def prepare_activation(library: Library, model_id: str,
         Cancelled: `cancel` was set.
         ModelNotFoundError: the weights file is damaged.
     """
-    from photoface.core.cluster import _cache_path, plan_albums
+    from photoface.core.albums.update import _cache_path, plan_albums
 
     model = get_model(library, model_id)
     previous = library.get_setting("active_weights")
@@ -218,7 +234,7 @@ def prepare_activation(library: Library, model_id: str,
 
 def apply_activation(library: Library, plan: Any, report: ActivationReport) -> ActivationReport:
     """Switches the model and applies its regroup: one transaction, one undoable decision."""
-    from photoface.core.regroup import apply_plan, summarize
+    from photoface.core.albums.regroup import apply_plan, summarize
 
     report.summary = summarize(library, plan).to_dict()
     report.cluster = apply_plan(library, plan, logged=True, action="use_model",

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from photoface.core import imaging
 from photoface.core.errors import PhotofaceError
-from photoface.core.pipeline import FaceModels, faces_from_image
-from photoface.core.store import Library
+from photoface.core.faces import imaging
+from photoface.core.faces.finder import FaceModels, faces_from_image
 
 # Squared L2 distance between unit embeddings below which two faces are one person, for the
 # shipped model with the default preprocessing (shipped:margin:fixed): the best balanced-accuracy
 # threshold over all pairs of lfw_subset's labelled faces, 1.342 (balanced accuracy 0.981;
 # benchmarks/scan.py prints it as "verify_threshold"). Fine-tuned models store their own.
 SHIPPED_THRESHOLD = 1.34
-
-
-def threshold_for(library: Library, model: str) -> float:
-    stored = library.get_setting("verify_thresholds")
-    return float(stored.get(model, SHIPPED_THRESHOLD))
 
 
 def best_threshold(distances: np.ndarray, same: np.ndarray) -> tuple[float, float]:
@@ -52,12 +46,10 @@ def _largest_face_embedding(models: FaceModels, path: str) -> np.ndarray:
     return models.embedder.embed(face.crop[None])[0]
 
 
-def verify_photos(library: Library, path_a: str, path_b: str) -> dict:
-    """Compares the largest faces of two photos with the library's active model."""
-    models = FaceModels.for_library(library)
+def verify_photos(models: FaceModels, path_a: str, path_b: str, threshold: float) -> dict:
+    """Compares the largest faces of two photos (see `learning.versions.verify_threshold`)."""
     a = _largest_face_embedding(models, path_a)
     b = _largest_face_embedding(models, path_b)
     distance = float(np.sum((a - b) ** 2))
-    threshold = threshold_for(library, models.model_version)
     return {"a": path_a, "b": path_b, "distance": distance, "threshold": threshold,
             "same": distance < threshold, "model": models.model_version}

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from photoface.core.errors import PhotofaceError
-from photoface.core.store import Library
+from photoface.core.library.store import Library
 
 
 class ReviewError(PhotofaceError):

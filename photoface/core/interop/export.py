@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from photoface import __version__
-from photoface.core import people
+from photoface.core.library import people
 from photoface.core.errors import Cancelled, PhotofaceError
-from photoface.core.store import Library
+from photoface.core.library.store import Library
 from photoface.core.types import Box
-from photoface.core.xmp import read_orientation, region_xmp
+from photoface.core.interop.xmp import read_orientation, region_xmp
 from photoface.core.hashing import sha256_file
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from photoface.core.knn import knn
+from photoface.core.albums.knn import knn
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +196,7 @@ def rank_order_clusters(x: np.ndarray, k: int = DEFAULT_K, threshold: float | No
         max_dist: squared-L2 guard: never link a pair this far apart or farther (default
             `DEFAULT_MAX_DIST` = 1.0; None disables it).
         mutual: only link pairs that are in each other's neighbour lists.
-        neighbours: precomputed (idx, dist) from `photoface.core.knn.knn`, to skip the search.
+        neighbours: precomputed (idx, dist) from `photoface.core.albums.knn.knn`, to skip the search.
 
     Returns:
         (N,) int64 canonical labels (0 = largest cluster); every point gets a cluster, a face
