@@ -430,24 +430,22 @@ class Review:
 
     def undo(self) -> tuple[int, str] | None:
         """Undoes the latest decision. Returns (decision id, action) or None if there is none."""
-        with self.library.transaction() as con:
-            row = con.execute("SELECT id, action, before FROM decisions WHERE undone = 0 "
-                              "ORDER BY id DESC LIMIT 1").fetchone()
-            if row is None:
-                return None
-            _restore(con, json.loads(row[2]))
-            con.execute("UPDATE decisions SET undone = 1 WHERE id = ?", (row[0],))
-            return row[0], row[1]
+        return self._replay(undo=True)
 
     def redo(self) -> tuple[int, str] | None:
         """Redoes the earliest undone decision. Returns (decision id, action) or None."""
+        return self._replay(undo=False)
+
+    def _replay(self, undo: bool) -> tuple[int, str] | None:
+        # Undo writes back the latest live decision's "before" rows; redo the earliest undone one's "after".
+        snapshot, order = ("before", "DESC") if undo else ("after", "ASC")
         with self.library.transaction() as con:
-            row = con.execute("SELECT id, action, after FROM decisions WHERE undone = 1 "
-                              "ORDER BY id ASC LIMIT 1").fetchone()
+            row = con.execute(f"SELECT id, action, {snapshot} FROM decisions WHERE undone = ? "
+                              f"ORDER BY id {order} LIMIT 1", (0 if undo else 1,)).fetchone()
             if row is None:
                 return None
             _restore(con, json.loads(row[2]))
-            con.execute("UPDATE decisions SET undone = 0 WHERE id = ?", (row[0],))
+            con.execute("UPDATE decisions SET undone = ? WHERE id = ?", (1 if undo else 0, row[0]))
             return row[0], row[1]
 
     def next_undo(self) -> str | None:
