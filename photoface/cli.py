@@ -568,6 +568,7 @@ def _build_parser() -> argparse.ArgumentParser:
                         help="library folder (default: the user data folder, or $PHOTOFACE_LIBRARY)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.command_names = sub.choices  # read by main() to tell a folder from a command
 
     p = sub.add_parser("scan", help="scan folders (or every known folder) for photos and faces")
     p.add_argument("folders", nargs="*", help="folders to add and scan; none: re-scan all")
@@ -712,7 +713,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = _build_parser()
     # `photoface` or `photoface [--library DIR] FOLDER…`: the window (scanning the folders).
-    if _wants_window(argv, parser._subparsers._group_actions[0].choices):
+    if _wants_window(argv, parser.command_names):
         window = argparse.ArgumentParser(prog="photoface", add_help=False)
         window.add_argument("--library", default=None)
         window.add_argument("-v", "--verbose", action="store_true")

@@ -1,4 +1,5 @@
-"""Work that runs in a child process: scanning, clustering, adding a missed face, probing the device.
+"""Work that runs in a child process: scanning, grouping (planned, then applied), fine-tuning,
+switching models, adding a missed face, probing the device.
 
 These functions must not import Qt: a 'spawn' child imports only this module and the core.
 They talk to the GUI through a multiprocessing Queue of `(kind, payload)` tuples:
@@ -7,6 +8,7 @@ They talk to the GUI through a multiprocessing Queue of `(kind, payload)` tuples
 |-------------|-------------------------------------------------------------------|
 | "stage"     | str: what the child does now ("Loading models", "Grouping faces") |
 | "progress"  | dict: files_done, files_total, faces, rate, eta_s, current        |
+| "steps"     | dict: done, total (grouping, learning, re-embedding)              |
 | "info"      | dict: e.g. {"device": "CPU"}                                      |
 | "done"      | dict: the result (plain data)                                     |
 | "cancelled" | None                                                              |
@@ -62,7 +64,7 @@ def _cluster(library, queue, cancel, full: bool = False) -> dict:
     queue.put(("stage", "Grouping faces into people"))
 
     def progress(done: int, total: int) -> None:
-        queue.put(("cluster", {"done": done, "total": total}))
+        queue.put(("steps", {"done": done, "total": total}))
 
     report = cluster.update_albums(library, full=full, progress=progress, cancel=cancel)
     return {"clustered": True, **dataclasses.asdict(report)}
@@ -120,7 +122,7 @@ def _job_regroup_plan(lib_dir: str, args: dict, queue, cancel) -> dict:
         queue.put(("stage", "Grouping faces into people"))
 
         def progress(done: int, total: int) -> None:
-            queue.put(("cluster", {"done": done, "total": total}))
+            queue.put(("steps", {"done": done, "total": total}))
 
         plan = cluster.plan_albums(lib, full=True, progress=progress, cancel=cancel)
         path = _plan_file(lib)
@@ -177,7 +179,7 @@ def _job_finetune(lib_dir: str, args: dict, queue, cancel) -> dict:
         queue.put(("stage", "Learning from your confirmations (this takes a few minutes)"))
 
         def progress(done: int, total: int) -> None:
-            queue.put(("cluster", {"done": done, "total": total}))
+            queue.put(("steps", {"done": done, "total": total}))
 
         result = finetune(lib, progress=progress, cancel=cancel, **args)
         return result.to_dict()
@@ -196,7 +198,7 @@ def _job_activate(lib_dir: str, args: dict, queue, cancel) -> dict:
         queue.put(("stage", f"Re-embedding every face with {args['model_id']}"))
 
         def progress(done: int, total: int) -> None:
-            queue.put(("cluster", {"done": done, "total": total}))
+            queue.put(("steps", {"done": done, "total": total}))
 
         plan, report = prepare_activation(lib, args["model_id"], progress=progress, cancel=cancel)
         path = _plan_file(lib)

@@ -20,7 +20,7 @@ from photoface.core.library.store import Library
 from photoface.gui import prompts
 from photoface.gui.actions import Actions
 from photoface.gui.context import Context
-from photoface.gui.models import NameFilter
+from photoface.gui.item_models import NameFilter
 from photoface.gui.qtfix import protect_none
 from photoface.gui.resources import app_icon
 from photoface.gui.settings import ui_settings
@@ -504,7 +504,7 @@ class MainWindow(QMainWindow):
         self._scan_started = time.monotonic()
         job.stage.connect(self._scan_stage)
         job.progress.connect(self._scan_progress)
-        job.cluster_progress.connect(self._cluster_progress)
+        job.step_progress.connect(self._step_progress)
         job.info.connect(self._worker_info)
         job.finished.connect(self._scan_done)
         job.failed.connect(self._scan_failed)
@@ -534,7 +534,7 @@ class MainWindow(QMainWindow):
             f"Scanning: {p['files_done']} of {p['files_total']} files · {p['faces']} faces · "
             f"{p['rate']:.1f} files/s · {_duration(p['eta_s'])} left" + self._queued_suffix())
 
-    def _cluster_progress(self, done: int, total: int) -> None:
+    def _step_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
         self.progress.setFormat("%p%")
@@ -627,14 +627,14 @@ class MainWindow(QMainWindow):
                 Path(result["plan"]).unlink(missing_ok=True)
                 self.state_label.setText("Regroup cancelled; nothing changed.")
                 return
-            self._start_other("apply_plan", {"plan": result["plan"]}, self._regrouped,
-                                                 "Grouping faces")
+            said = f"Faces regrouped: {'; '.join(summary['lines'])} (Edit → Undo takes it back)."
+            self._start_other("apply_plan", {"plan": result["plan"]}, lambda r: self._regrouped(r, said),
+                              "Grouping faces")
 
         return self._start_other("regroup_plan", {}, planned, "Grouping faces")
 
-    def _regrouped(self, result: dict) -> None:
-        self.state_label.setText("Faces regrouped (Edit → Undo takes it back)."
-                                 if result.get("cluster", {}).get("clustered") else "Faces grouped.")
+    def _regrouped(self, result: dict, said: str = "Faces grouped.") -> None:
+        self.state_label.setText(said)
         self.reload_all()
 
     def add_manual_face(self, photo_id: int, box: tuple) -> ProcessJob:

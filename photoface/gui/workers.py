@@ -136,7 +136,7 @@ class ProcessJob(QObject):
 
     stage = Signal(str)
     progress = Signal(dict)          # ScanProgress as a dict
-    cluster_progress = Signal(int, int)
+    step_progress = Signal(int, int)
     info = Signal(dict)
     finished = Signal(dict)
     failed = Signal(str, str, str)
@@ -203,8 +203,8 @@ class ProcessJob(QObject):
                 break
             if kind == "progress":
                 last_progress = payload  # only the newest matters
-            elif kind == "cluster":
-                self.cluster_progress.emit(int(payload["done"]), int(payload["total"]))
+            elif kind == "steps":
+                self.step_progress.emit(int(payload["done"]), int(payload["total"]))
             elif kind == "stage":
                 self.stage_text = payload
                 self.stage.emit(payload)

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QStyle
 
 from photoface.core.library.people import PersonSummary
 from photoface.gui.delegates import TileDelegate
-from photoface.gui.models import NameFilter, PeopleModel
+from photoface.gui.item_models import NameFilter, PeopleModel
 from photoface.gui.views.grids import CachedTileDelegate, Grid
 
 
@@ -145,7 +145,7 @@ def test_scrolling_asks_ahead_so_tiles_are_drawn_once(qtbot):
 def test_grid_delegate_keeps_review_marks_in_its_key(qtbot):
     from photoface.core.library.people import FaceInfo
     from photoface.core.types import Box
-    from photoface.gui.models import FacesModel
+    from photoface.gui.item_models import FacesModel
 
     thumbs = FakeThumbs()
     faces = [FaceInfo(i, 1, Box(0, 0, 10, 10), "suggested", 1, None, 0.9, None, None) for i in range(1, 4)]

@@ -70,6 +70,8 @@ def test_rename_onto_a_taken_name_then_regroup_keeps_the_merged_album(qtbot, mak
     win.run_cluster(full=True)
     _wait_jobs(qtbot, win)
     assert _held_by(win, ann) == kept  # a regroup may add suggestions, never take the merge apart
+    # The status bar says what the regroup did (what the summary said), and how to take it back.
+    assert win.state_label.text().startswith("Faces regrouped: ") and "Undo" in win.state_label.text()
     # The Edit menu names what is really there: the regroup, then the merge under it.
     assert win.actions.undo_action.text() == "Undo Regroup Faces"
     if summaries:  # what the user was shown before the regroup: named persons and albums

@@ -11,7 +11,7 @@ from PySide6.QtCore import QItemSelectionModel, QMimeData, Qt
 from photoface.core.library.people import list_people, person_faces
 from photoface.core.albums.review import Review
 from photoface.gui import prompts
-from photoface.gui.models import FACES_MIME, PERSONS_MIME
+from photoface.gui.item_models import FACES_MIME, PERSONS_MIME
 
 from .conftest import screenshot, wait_idle
 

@@ -53,7 +53,7 @@ from photoface.core.library.store import EMBED_DIM, Library
 log = logging.getLogger(__name__)
 
 # Vote: a face is suggested for person P when at least VOTE_MIN of its neighbours within
-# VOTE_MAX_DIST (squared L2) are P's confirmed faces and P has VOTE_MARGIN more than the runner-up.
+# the run's link threshold (squared L2) are P's held faces and P has VOTE_MARGIN more than the runner-up.
 VOTE_MIN = 1
 VOTE_MARGIN = 1
 
@@ -308,7 +308,6 @@ def plan_albums(library: Library, full: bool = False,
         [(p, ph) in confirmed_here for p, ph in zip(faces.person.tolist(), faces.photo.tolist())], bool)
     movable = free if full else free & (~faces.clustered | (faces.state == "undecided") | beside_own)
     rejected = _rejections(library)
-    not_same = _not_same(library)
 
     # Anchors: confirmed and accepted faces always; in an incremental run, suggestions that stay
     # also anchor.
@@ -348,7 +347,7 @@ def plan_albums(library: Library, full: bool = False,
                             apart)
     step(3)
 
-    assignment = _assign(faces, labels, node_anchor, movable, rejected, not_same, min_album, library)
+    assignment = _assign(faces, labels, node_anchor, movable, rejected, min_album, library)
     # Under a fine-tuned model, a named person gains a face only on the evidence the shipped model
     # gives (core/albums/evidence.py): a model switch never lowers the bar.
     shipped = _shipped_vectors(library, model, faces)
@@ -488,7 +487,7 @@ def must_link_chains(person: np.ndarray) -> np.ndarray:
     return np.stack([rows[:-1][same], rows[1:][same]], axis=1).astype(np.int64)
 
 
-def _assign(faces: _Faces, labels, node_anchor, movable, rejected, not_same, min_album: int,
+def _assign(faces: _Faces, labels, node_anchor, movable, rejected, min_album: int,
             library: Library) -> np.ndarray:
     """New person id per face row: a person id, 0 for "a new album", or -1 for Unsorted."""
     n = len(faces.ids)

@@ -8,7 +8,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPushButton, QVBoxLayout, QWidget
 
 from photoface.gui.context import Context
-from photoface.gui.models import FacesModel, ItemRole
+from photoface.gui.item_models import FacesModel, ItemRole
 from photoface.gui.views.grids import Grid
 
 

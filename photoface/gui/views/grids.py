@@ -9,7 +9,7 @@ from PySide6.QtGui import QFont, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyleOptionViewItem
 
 from photoface.gui.delegates import TileDelegate, source_item
-from photoface.gui.models import IdRole, ItemRole
+from photoface.gui.item_models import IdRole, ItemRole
 from photoface.gui.thumbnails import ThumbnailCache
 
 

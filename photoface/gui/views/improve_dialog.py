@@ -93,7 +93,7 @@ class ImproveDialog(QDialog):
     def _run(self, name: str, args: dict, done) -> None:
         self.job = ProcessJob(name, self.lib_dir, args, self)
         self.job.stage.connect(self.status.setText)
-        self.job.cluster_progress.connect(self._progress)
+        self.job.step_progress.connect(self._progress)
         self.job.finished.connect(done)
         self.job.failed.connect(self._failed)
         self.job.cancelled.connect(lambda: self.status.setText("Cancelled; nothing changed."))

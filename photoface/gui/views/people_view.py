@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton
 from photoface.core.library.people import list_people
 from photoface.gui import prompts
 from photoface.gui.context import Context
-from photoface.gui.models import NameFilter, PeopleModel
+from photoface.gui.item_models import NameFilter, PeopleModel
 from photoface.gui.views.grids import Grid
 from photoface.gui.workers import ThreadJob
 

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLa
 from photoface.core.albums import update as cluster
 from photoface.core.library.people import FaceInfo, unsorted_faces, person_faces
 from photoface.gui.context import Context
-from photoface.gui.models import FacesModel
+from photoface.gui.item_models import FacesModel
 from photoface.gui.views.grids import Grid
 from photoface.gui.views.loading import LoadsInBackground
 
