@@ -14,6 +14,7 @@ import threading
 import time
 
 from photoface import __version__
+from photoface.core.text import plural
 
 log = logging.getLogger("photoface")
 
@@ -245,11 +246,7 @@ def _who(lib, person_id: int) -> str:
     if row is None:
         return f"person {person_id}"
     name, n = row
-    return f"person {person_id} ({name or 'unnamed'}, {_plural(n, 'face')})"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+    return f"person {person_id} ({name or 'unnamed'}, {plural(n, 'face')})"
 
 
 def _accepted_of(lib, person_id: int) -> int:
@@ -271,7 +268,7 @@ def cmd_merge(args) -> int:
 def cmd_split(args) -> int:
     def act(lib, r):
         pid = r.split(args.faces, args.name)
-        return f"new {_who(lib, pid)} from {_plural(len(set(args.faces)), 'confirmed face')}"
+        return f"new {_who(lib, pid)} from {plural(len(set(args.faces)), 'confirmed face')}"
     return _review_action(args, act)
 
 
@@ -279,7 +276,7 @@ def cmd_move(args) -> int:
     def act(lib, r):
         pid = _person_id(lib, args.to)
         r.move(args.faces, pid)
-        return f"moved {_plural(len(set(args.faces)), 'face')} to {_who(lib, pid)} (confirmed there)"
+        return f"moved {plural(len(set(args.faces)), 'face')} to {_who(lib, pid)} (confirmed there)"
     return _review_action(args, act)
 
 
@@ -310,7 +307,7 @@ def cmd_confirm(args) -> int:
     def act(lib, r):
         pid = _person_id(lib, args.person)
         r.confirm(args.faces, pid)
-        return f"confirmed {_plural(len(set(args.faces)), 'face')} as {_who(lib, pid)}"
+        return f"confirmed {plural(len(set(args.faces)), 'face')} as {_who(lib, pid)}"
     return _review_action(args, act)
 
 
@@ -318,7 +315,7 @@ def cmd_reject(args) -> int:
     def act(lib, r):
         pid = _person_id(lib, args.person)
         r.reject(args.faces, pid)
-        return (f"{_plural(len(set(args.faces)), 'face')} will never be suggested for {_who(lib, pid)} again; "
+        return (f"{plural(len(set(args.faces)), 'face')} will never be suggested for {_who(lib, pid)} again; "
                 f"they are in Unsorted unless confirmed elsewhere")
     return _review_action(args, act)
 
@@ -334,7 +331,7 @@ def cmd_hide(args) -> int:
 def cmd_not_face(args) -> int:
     def act(lib, r):
         r.not_a_face(args.faces)
-        return f"{_plural(len(set(args.faces)), 'detection')} marked as not a face"
+        return f"{plural(len(set(args.faces)), 'detection')} marked as not a face"
     return _review_action(args, act)
 
 

@@ -19,14 +19,14 @@ from photoface.core.errors import PhotofaceError
 from photoface.core.library.people import person_names
 from photoface.core.albums.review import NameTaken, Review, describe_action
 from photoface.core.library.store import Library
+from photoface.core.text import plural
 from photoface.gui import prompts
 
 log = logging.getLogger(__name__)
 
 
 def _faces(face_ids) -> str:
-    n = len(set(face_ids))
-    return f"{n} face" if n == 1 else f"{n} faces"
+    return plural(len(set(face_ids)), "face")
 
 
 class Actions(QObject):

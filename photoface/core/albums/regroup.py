@@ -22,7 +22,8 @@ import numpy as np
 
 from photoface.core.errors import StoreError
 from photoface.core.albums.review import HELD_STATES, Touched, record_decision
-from photoface.core.library.store import Library
+from photoface.core.library.store import Library, write_setting
+from photoface.core.text import plural
 
 #: Faces in these states are the clustering's to move; every other state is a user's decision.
 MOVABLE_STATES = ("undecided", "suggested")
@@ -113,8 +114,8 @@ class PlanSummary:
             parts = ([f"{self.new_albums} new"] if self.new_albums else []) + \
                     ([f"{self.albums_gone} gone"] if self.albums_gone else [])
             out.append(f"Unnamed albums: {', '.join(parts)}")
-        parts = ([f"{_faces(self.from_unsorted)} placed in albums"] if self.from_unsorted else []) + \
-                ([f"{_faces(self.to_unsorted)} back to Unsorted"] if self.to_unsorted else [])
+        parts = ([f"{plural(self.from_unsorted, 'face')} placed in albums"] if self.from_unsorted else []) + \
+                ([f"{plural(self.to_unsorted, 'face')} back to Unsorted"] if self.to_unsorted else [])
         if parts:
             out.append(f"Unsorted: {', '.join(parts)}")
         return out or ["Nothing changes."]
@@ -124,10 +125,6 @@ class PlanSummary:
                 "albums_gone": self.albums_gone, "to_unsorted": self.to_unsorted,
                 "from_unsorted": self.from_unsorted, "lines": self.lines(),
                 "needs_confirmation": self.needs_confirmation}
-
-
-def _faces(n: int) -> str:
-    return f"{n} face" if n == 1 else f"{n} faces"
 
 
 def summarize(library: Library, plan: AlbumPlan) -> PlanSummary:
@@ -185,8 +182,7 @@ def apply_plan(library: Library, plan: AlbumPlan, logged: bool, action: str = "r
 
         def write(con):
             for key, value in plan.settings.items():
-                con.execute("INSERT INTO settings(key, value) VALUES (?, ?) "
-                            "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, json.dumps(value)))
+                write_setting(con, key, json.dumps(value))
             if active_model(library) != plan.model:
                 raise StoreError("the library's model changed since the faces were grouped; regroup again")
             _write_plan(con, plan, rows, report, touched)

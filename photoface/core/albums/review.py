@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from photoface.core.errors import PhotofaceError
-from photoface.core.library.store import Library
+from photoface.core.library.store import Library, write_setting
 
 
 class ReviewError(PhotofaceError):
@@ -64,11 +64,10 @@ def _snapshot(con: sqlite3.Connection, t: Touched) -> dict:
     faces = {str(fid): [person, state] for fid, person, state in con.execute(
         "SELECT id, person_id, state FROM faces WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
         (json.dumps(sorted(t.faces)),))}
-    persons = {}
-    for pid in sorted(t.persons):
-        row = con.execute("SELECT name, hidden, cover_face_id, created_at FROM persons WHERE id = ?",
-                          (pid,)).fetchone()
-        persons[str(pid)] = list(row) if row else None
+    found = {pid: list(row) for pid, *row in con.execute(
+        "SELECT id, name, hidden, cover_face_id, created_at FROM persons WHERE id IN (SELECT value FROM json_each(?))",
+        (json.dumps(sorted(t.persons)),))}
+    persons = {str(pid): found.get(pid) for pid in sorted(t.persons)}
     rejections = [[f, p, con.execute("SELECT 1 FROM rejections WHERE face_id = ? AND person_id = ?",
                                      (f, p)).fetchone() is not None] for f, p in sorted(t.rejections)]
     not_same = [[a, b, con.execute("SELECT 1 FROM not_same_person WHERE a = ? AND b = ?",
@@ -99,8 +98,7 @@ def _restore(con: sqlite3.Connection, snap: dict) -> None:
         if value is None:
             con.execute("DELETE FROM settings WHERE key = ?", (key,))
         else:
-            con.execute("INSERT INTO settings(key, value) VALUES (?, ?) "
-                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+            write_setting(con, key, value)
     for f, p, present in snap["rejections"]:
         if present:
             con.execute("INSERT OR IGNORE INTO rejections(face_id, person_id) "

@@ -42,7 +42,6 @@ import numpy as np
 
 from photoface.core.albums import knn as knn_mod
 from photoface.core.albums.attach import attach_small_groups
-from photoface.core.config import model_version
 from photoface.core.albums.constraints import components_with_cannot_link
 from photoface.core.errors import Cancelled
 from photoface.core.albums.evidence import filter_suggestions
@@ -111,8 +110,7 @@ def thresholds(settings: dict, x: np.ndarray, scale: float | None = None) -> Thr
 
 
 def active_model(library: Library) -> str:
-    s = library.settings()
-    return model_version(s["active_weights"], s["align_mode"], s["input_scaling"])
+    return library.model_version()
 
 
 @dataclass
@@ -371,8 +369,7 @@ def _shipped_vectors(library: Library, model: str, faces: _Faces) -> tuple[np.nd
     """
     from photoface.core.faces.embed import SHIPPED_WEIGHTS_ID
 
-    s = library.settings()
-    shipped = model_version(SHIPPED_WEIGHTS_ID, s["align_mode"], s["input_scaling"])
+    shipped = library.model_version(SHIPPED_WEIGHTS_ID)
     if model == shipped:
         return None
     ids, vecs = library.embeddings(shipped, faces.ids.tolist(), present_only=False)

@@ -32,6 +32,7 @@ from photoface.core.library.store import Library
 from photoface.core.types import Box
 from photoface.core.interop.xmp import read_orientation, region_xmp
 from photoface.core.hashing import sha256_file
+from photoface.core.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -308,7 +309,7 @@ class ExportReport:
         extra += f", {len(self.missing)} missing" if self.missing else ""
         extra += f", {len(self.unreadable)} unreadable" if self.unreadable else ""
         extra += f", {self.sidecars_written} XMP written" if self.sidecars_written else ""
-        return (f"exported {_n(self.photos, 'photo')} of {_n(self.persons, 'person')} to {self.destination} "
+        return (f"exported {plural(self.photos, 'photo')} of {plural(self.persons, 'person')} to {self.destination} "
                 f"in {self.seconds:.1f}s: {self.copied} copied{linked}, {self.unchanged} already there"
                 f"{extra}")
 
@@ -329,10 +330,6 @@ def _fsync_dir(folder: str) -> None:
         pass  # some file systems (and Windows) cannot fsync a folder; the files are synced
     finally:
         os.close(fd)
-
-
-def _n(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def _write_atomic(folder: str, name: str, fill: Callable, stat_from: str | None = None) -> None:

@@ -15,7 +15,6 @@ from typing import Callable
 
 import numpy as np
 
-from photoface.core.config import model_version
 from photoface.core.faces.embed import CROP_SIZE, SHIPPED_WEIGHTS_ID, FaceEmbedder
 from photoface.core.errors import Cancelled, StoreError
 from photoface.core.library.store import Library
@@ -55,8 +54,7 @@ def weights_path(library: Library, weights_id: str) -> Path | None:
 
 def target_version(library: Library, weights_id: str) -> str:
     """The model version embeddings of `weights_id` get with the library's preprocessing settings."""
-    s = library.settings()
-    return model_version(weights_id, s["align_mode"], s["input_scaling"])
+    return library.model_version(weights_id)
 
 
 def faces_missing(library: Library, version: str) -> list[int]:

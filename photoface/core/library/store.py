@@ -19,12 +19,18 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from photoface.core.library import migrations
-from photoface.core.config import DEFAULTS
+from photoface.core.config import DEFAULTS, model_version
 from photoface.core.errors import StoreError
 from photoface.core.types import Box, NewFace, NewPhoto
 
 DB_NAME = "library.sqlite"
 EMBED_DIM = 512
+
+
+def write_setting(con: sqlite3.Connection, key: str, value_json: str) -> None:
+    """Sets one library setting (JSON text) inside the caller's transaction."""
+    con.execute("INSERT INTO settings(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value_json))
 
 
 def default_library_dir() -> Path:
@@ -149,9 +155,13 @@ class Library:
 
     def set_setting(self, key: str, value) -> None:
         with self.transaction() as con:
-            con.execute("INSERT INTO settings(key, value) VALUES (?, ?) "
-                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                        (key, json.dumps(value)))
+            write_setting(con, key, json.dumps(value))
+
+    def model_version(self, weights_id: str | None = None) -> str:
+        """The model version embeddings of `weights_id` (default: the active weights) get with the
+        library's preprocessing settings; embeddings of two versions are never compared."""
+        s = self.settings()
+        return model_version(weights_id or s["active_weights"], s["align_mode"], s["input_scaling"])
 
     def settings(self) -> dict:
         merged = {k: self.get_setting(k) for k in DEFAULTS}
