@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from photoface.core.library.store import Library, decode_path
+from photoface.core.library.store import Library, decode_path, present
 from photoface.core.types import Box
 
-_PRESENT = "EXISTS (SELECT 1 FROM locations l WHERE l.photo_id = f.photo_id AND l.status = 'ok')"
+_PRESENT = present()
 #: States of the faces an album shows: confirmed one by one, accepted with the album, suggested.
 _SHOWN = "'confirmed', 'accepted', 'suggested'"
 

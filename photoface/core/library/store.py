@@ -27,6 +27,21 @@ DB_NAME = "library.sqlite"
 EMBED_DIM = 512
 
 
+def present(photo_id: str = "f.photo_id") -> str:
+    """SQL condition: the photo `photo_id` names has a file on disk that the last scan read.
+
+    A photo whose every file is gone (deleted, or on a drive that is offline) keeps its faces and
+    decisions but is left out of albums, counts and exports until a file shows up again.
+    """
+    return f"EXISTS (SELECT 1 FROM locations l WHERE l.photo_id = {photo_id} AND l.status = 'ok')"
+
+
+def vectors_from_rows(blobs: Iterable[bytes]) -> np.ndarray:
+    """Stored embedding blobs (float32 × EMBED_DIM each) as one writable (N, EMBED_DIM) array."""
+    blobs = list(blobs)
+    return np.frombuffer(b"".join(blobs), np.float32).reshape(len(blobs), EMBED_DIM).copy()
+
+
 def write_setting(con: sqlite3.Connection, key: str, value_json: str) -> None:
     """Sets one library setting (JSON text) inside the caller's transaction."""
     con.execute("INSERT INTO settings(key, value) VALUES (?, ?) "
@@ -338,15 +353,14 @@ class Library:
         sql = "SELECT e.face_id, e.vec FROM embeddings e JOIN faces f ON f.id = e.face_id WHERE e.model = ?"
         params: list = [model]
         if present_only:
-            sql += " AND EXISTS (SELECT 1 FROM locations l WHERE l.photo_id = f.photo_id AND l.status = 'ok')"
+            sql += " AND " + present()
         if face_ids is not None:
             # One parameter however many ids: SQLite caps the number of "?" in a statement.
             sql += " AND e.face_id IN (SELECT value FROM json_each(?))"
             params.append(json.dumps([int(f) for f in face_ids]))
         rows = self.con.execute(sql + " ORDER BY e.face_id", params).fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), EMBED_DIM)
-        return ids, vecs.copy()
+        return ids, vectors_from_rows(r[1] for r in rows)
 
     def face_crop(self, face_id: int) -> bytes:
         return self.con.execute("SELECT crop FROM faces WHERE id = ?", (face_id,)).fetchone()[0]
@@ -363,13 +377,13 @@ class Library:
 
     def counts(self) -> dict[str, int]:
         q = lambda sql: self.con.execute(sql).fetchone()[0]  # noqa: E731
-        present = "EXISTS (SELECT 1 FROM locations l WHERE l.photo_id = p.id AND l.status = 'ok')"
+        here = present("p.id")
         return {
-            "photos": q(f"SELECT COUNT(*) FROM photos p WHERE {present}"),
-            "photos_missing": q(f"SELECT COUNT(*) FROM photos p WHERE NOT {present}"),
+            "photos": q(f"SELECT COUNT(*) FROM photos p WHERE {here}"),
+            "photos_missing": q(f"SELECT COUNT(*) FROM photos p WHERE NOT {here}"),
             "files": q("SELECT COUNT(*) FROM locations WHERE status = 'ok'"),
             "faces": q(f"SELECT COUNT(*) FROM faces f JOIN photos p ON p.id = f.photo_id "
-                       f"WHERE {present} AND f.state != 'not_face'"),
+                       f"WHERE {here} AND f.state != 'not_face'"),
             "persons": q("SELECT COUNT(*) FROM persons"),
             "named_persons": q("SELECT COUNT(*) FROM persons WHERE name IS NOT NULL"),
             "errors": q("SELECT COUNT(*) FROM locations WHERE status = 'error'"),
