@@ -1,14 +1,13 @@
-"""The main window: sidebar, views, menus, status bar, the scan queue and drag-and-drop of folders."""
+"""The main window: sidebar, views, menus, status bar and drag-and-drop of folders (scans: scan_controller)."""
 
 from __future__ import annotations
 
 import logging
 import os
-import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QLabel, QListView, QListWidget,
                                QMainWindow, QMessageBox, QProgressBar, QPushButton, QSplitter, QStackedWidget,
                                QVBoxLayout, QWidget)
@@ -17,12 +16,14 @@ from photoface import APP_NAME, __version__
 from photoface.core.config import model_version
 from photoface.core.library.people import list_people, shared_photos, unsorted_faces, person_faces
 from photoface.core.library.store import Library
+from photoface.core.text import plural
 from photoface.gui import prompts
 from photoface.gui.actions import Actions
 from photoface.gui.context import Context
 from photoface.gui.item_models import NameFilter
 from photoface.gui.qtfix import protect_none
 from photoface.gui.resources import app_icon
+from photoface.gui.scan_controller import ScanController, StatusWidgets
 from photoface.gui.settings import ui_settings
 from photoface.gui.thumbnails import ThumbnailCache
 from photoface.gui.views.dialogs import ErrorsDialog, PreferencesDialog, SharedPhotosDialog
@@ -39,14 +40,6 @@ from photoface.gui.workers import ProcessJob, ThreadJob
 log = logging.getLogger(__name__)
 
 NAV = ["People", "Unsorted faces", "Hidden", "Folders"]
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
-        else f"{seconds // 60}:{seconds % 60:02d}"
 
 
 class WelcomePage(QWidget):
@@ -109,10 +102,7 @@ class MainWindow(QMainWindow):
         self.actions = Actions(library, self)
         self.ctx = Context(library, self.actions, self.thumbs, self.open_photo, self.open_person,
                            self.add_manual_face)
-        self.scan_job: ProcessJob | None = None
-        self.scan_queue: list[list[str] | None] = []
         self.other_jobs: list[ProcessJob] = []
-        self.last_scan: dict | None = None
         self.photo_dialog: PhotoDialog | None = None
         self._dialogs: list = []
         self._unsorted_generation = 0
@@ -124,6 +114,10 @@ class MainWindow(QMainWindow):
         self._build_views()
         self._build_menus()
         self._build_status()
+        self.scans = ScanController(library, StatusWidgets(self.state_label, self.progress, self.cancel_button), self)
+        self.scans.finished.connect(self._scan_done)
+        self.scans.stopped.connect(self.reload_all)
+        self.scans.info.connect(self._worker_info)
         self.actions.status.connect(self.state_label.setText)
         self.actions.changed.connect(self._reload_timer.start)
         self._restore_state()
@@ -238,7 +232,6 @@ class MainWindow(QMainWindow):
         self.progress.hide()
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop the scan; what was done so far is kept")
-        self.cancel_button.clicked.connect(self.cancel_scan)
         self.cancel_button.hide()
         self.errors_button = QPushButton()
         self.errors_button.setFlat(True)
@@ -285,9 +278,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.save_state()
-        for job in [self.scan_job, *self.other_jobs]:
-            if job is not None:
-                job.kill()
+        self.scans.kill()
+        for job in self.other_jobs:
+            job.kill()
         self.thumbs.stop()
         super().closeEvent(event)
 
@@ -492,52 +485,18 @@ class MainWindow(QMainWindow):
                 self.show_view("People")
             elif self.current_view == "Folders":
                 self.folders.reload()
-        if self.scan_job is not None and self.scan_job.running:
-            self.scan_queue.append(folders)
-            self.state_label.setText(f"{self.state_label.text().split(' (')[0]} ({len(self.scan_queue)} queued)")
-            return
-        self._start_scan(folders)
+        self.scans.request(folders)
 
-    def _start_scan(self, folders: list[str] | None) -> None:
-        job = ProcessJob("scan", self.library.root, {"folders": folders})
-        self.scan_job = job
-        self._scan_started = time.monotonic()
-        job.stage.connect(self._scan_stage)
-        job.progress.connect(self._scan_progress)
-        job.step_progress.connect(self._step_progress)
-        job.info.connect(self._worker_info)
-        job.finished.connect(self._scan_done)
-        job.failed.connect(self._scan_failed)
-        job.cancelled.connect(self._scan_cancelled)
-        job.ended.connect(self._scan_ended)
-        self.progress.setRange(0, 0)
-        self.progress.show()
-        self.cancel_button.show()
-        self.cancel_button.setEnabled(True)
-        self.state_label.setText("Starting the scan…")
-        job.start()
+    def _scan_done(self, result: dict) -> None:
+        self._show_error_count()
+        self.thumbs.invalidate()
+        self.reload_all()
+        self.scan_finished.emit(result)
 
-    def _queued_suffix(self) -> str:
-        return f" ({len(self.scan_queue)} queued)" if self.scan_queue else ""
-
-    def _scan_stage(self, text: str) -> None:
-        if text.startswith("Grouping"):
-            self.progress.setRange(0, 0)
-        self.state_label.setText(text + "…" + self._queued_suffix())
-
-    def _scan_progress(self, p: dict) -> None:
-        total = max(int(p["files_total"]), 1)
-        self.progress.setRange(0, total)
-        self.progress.setValue(int(p["files_done"]))
-        self.progress.setFormat(f"{p['files_done']}/{p['files_total']}")
-        self.state_label.setText(
-            f"Scanning: {p['files_done']} of {p['files_total']} files · {p['faces']} faces · "
-            f"{p['rate']:.1f} files/s · {_duration(p['eta_s'])} left" + self._queued_suffix())
-
-    def _step_progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
-        self.progress.setFormat("%p%")
+    def _show_error_count(self) -> None:
+        n = self.library.counts()["errors"]
+        self.errors_button.setText(f"⚠ {plural(n, 'file')} could not be read…")
+        self.errors_button.setVisible(n > 0)
 
     def _worker_info(self, info: dict) -> None:
         if "device" in info:
@@ -546,55 +505,24 @@ class MainWindow(QMainWindow):
         if "model" in info:
             self.model_label.setText(f"Model: {info['model']}")
 
-    def _scan_done(self, result: dict) -> None:
-        self.last_scan = result
-        s = result.get("scan", {})
-        text = (f"Scan finished in {_duration(s.get('seconds'))}: {s.get('new_photos', 0)} new photos, "
-                f"{s.get('faces_added', 0)} faces")
-        if s.get("offline_roots"):
-            text += f"; {len(s['offline_roots'])} folder(s) offline"
-        if not result.get("cluster", {}).get("clustered", True):
-            text += " (grouping into people is not available)"
-        self.state_label.setText(text + self._queued_suffix())
-        self._show_error_count()
-        self.thumbs.invalidate()
-        self.reload_all()
-        self.scan_finished.emit(result)
-
-    def _show_error_count(self) -> None:
-        n = self.library.counts()["errors"]
-        self.errors_button.setText(f"⚠ {n} file(s) could not be read…")
-        self.errors_button.setVisible(n > 0)
-
-    def _scan_failed(self, kind: str, message: str, details: str) -> None:
-        self.state_label.setText("The scan stopped with an error.")
-        if kind == "ModelNotFoundError":
-            message = f"A model file is missing: {message}. Reinstall photoface to restore it."
-        elif kind == "StoreError":
-            message = f"The library could not be written: {message}"
-        prompts.show_error(self, "Scan failed", message, details or None)
-        self.reload_all()
-
-    def _scan_cancelled(self) -> None:
-        self.state_label.setText("Scan cancelled; everything finished so far is kept.")
-        self.scan_queue.clear()
-        self.reload_all()
-
-    def _scan_ended(self) -> None:
-        self.progress.hide()
-        self.cancel_button.hide()
-        if self.scan_queue:
-            self._start_scan(self.scan_queue.pop(0))
-
     def cancel_scan(self) -> None:
-        if self.scan_job is not None and self.scan_job.running:
-            self.cancel_button.setEnabled(False)
-            self.state_label.setText("Cancelling…")
-            self.scan_job.cancel()
+        self.scans.cancel()
 
     @property
     def scanning(self) -> bool:
-        return self.scan_job is not None and self.scan_job.running
+        return self.scans.running
+
+    @property
+    def scan_job(self) -> ProcessJob | None:
+        return self.scans.job
+
+    @property
+    def scan_queue(self) -> list[list[str] | None]:
+        return self.scans.queue
+
+    @property
+    def last_scan(self) -> dict | None:
+        return self.scans.last
 
     # --- other child-process work -------------------------------------------------------------------
 
