@@ -53,7 +53,7 @@ def scale_crops(crops: np.ndarray, scaling: str = "fixed") -> np.ndarray:
 
 
 def compute_device() -> str:
-    """The device FaceNet and MTCNN run on, for people: "CPU" or "CUDA (<GPU name>)" (ONNX Runtime's
+    """The device FaceNet and MTCNN run on, for people: "CPU" or "GPU: <name> (CUDA)" (ONNX Runtime's
     best provider; imports no TensorFlow)."""
     from photoface.core.faces.onnx_runtime import device_name
 
@@ -174,7 +174,7 @@ class FaceEmbedder:
 
     @property
     def device(self) -> str:
-        """Where the network runs: "CPU" or "CUDA (<name>)" (the session's own when loaded)."""
+        """Where the network runs: "CPU" or "GPU: <name> (CUDA)" (the session's own when loaded)."""
         if self._device is None:
             self._device = compute_device()
         return self._device

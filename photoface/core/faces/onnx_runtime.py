@@ -40,17 +40,17 @@ def make_session(model_path: str | os.PathLike, threads: int = 0):
 
 
 def session_device(session) -> str:
-    """Where a session runs, for people: "CPU" or "CUDA (<GPU name>)"."""
+    """Where a session runs, for people: "CPU" or "GPU: <name> (CUDA)"."""
     return device_name(session.get_providers()[0])
 
 
 def device_name(provider: str | None = None) -> str:
-    """"CPU" or "CUDA (<GPU name>)" for an execution provider (default: the best available)."""
+    """"CPU" or "GPU: <name> (CUDA)" for an execution provider (default: the best available); the
+    same form the TensorFlow-based report had, which the UI and `status` show."""
     provider = provider or providers()[0]
     if provider != CUDA:
         return "CPU"
-    name = _gpu_name()
-    return f"CUDA ({name})" if name else "CUDA"
+    return f"GPU: {_gpu_name() or 'unnamed'} (CUDA)"
 
 
 @functools.cache
