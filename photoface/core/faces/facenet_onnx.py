@@ -281,7 +281,7 @@ def onnx_model_path(weights: Path | None, cache_dir: Path) -> Path:
 
     The file is named by the first 12 hex digits of the weights file's sha256 and the builder version:
     `facenet-<sha12>-b<N>.onnx`. Shipped: in `cache_dir`; fine-tuned: beside the weights file (the
-    library's `models/<id>/`), with the weights as named arrays in `facenet-<sha12>.npz`.
+    library's `models/<id>/`; the named arrays of `facenet-<sha12>.npz` are removed once it is written).
 
     Raises:
         ModelNotFoundError: a source file is missing or damaged.
@@ -299,8 +299,11 @@ def onnx_model_path(weights: Path | None, cache_dir: Path) -> Path:
         return target
     if weights is None:
         arrays = shipped_weights(source)
+        write_model(build_model(arrays), target)
     else:
-        arrays = fine_tuned_weights(source, folder / f"facenet-{sha}.npz")
-    write_model(build_model(arrays), target)
+        npz = folder / f"facenet-{sha}.npz"
+        arrays = fine_tuned_weights(source, npz)
+        write_model(build_model(arrays), target)
+        npz.unlink(missing_ok=True)  # ~90 MB; the ONNX file now holds the same weights
     log.info("FaceNet for ONNX Runtime written to %s (from %s)", target, source)
     return target
