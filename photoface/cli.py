@@ -97,7 +97,7 @@ def cmd_status(args) -> int:
             **counts,
             "roots": [r for _, r in lib.roots()],
             "model": model_version(settings["active_weights"], settings["align_mode"],
-                                   settings["input_scaling"]),
+                                   settings["input_scaling"], settings["embed_precision"]),
             "detector": settings["detector_backend"],
             "device": compute_device(),
         }

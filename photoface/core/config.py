@@ -46,14 +46,22 @@ DEFAULTS: dict[str, object] = {
     "min_quality_sharpness": 0.0,      # nor blurrier crops (variance of the Laplacian)
     "min_quality_score": 0.0,          # nor less certain detections
     "embed_batch_size": 32,
+    # FaceNet's arithmetic: "fp32", or "int8" (the quantised model of faces/quantize.py; another
+    # model version, so switching re-embeds like a model change). `python -m benchmarks.int8` gave
+    # verification AUC FP32 / INT8 per shared set: see the README; FP32 stays the default unless
+    # INT8 loses nothing on every set.
+    "embed_precision": "fp32",
     "thumb_px": 128,
     "crop_jpeg_quality": 95,
 }
 
 
-def model_version(weights_id: str, align_mode: str, scaling: str) -> str:
-    """The version stamped on every embedding: weights and preprocessing together.
+def model_version(weights_id: str, align_mode: str, scaling: str, precision: str = "fp32") -> str:
+    """The version stamped on every embedding: weights, preprocessing and arithmetic together.
 
-    Two embeddings are only ever compared when their versions are equal.
+    Two embeddings are only ever compared when their versions are equal. FP32 versions keep the form
+    they had before INT8 existed (`weights:align:scaling`), so stored embeddings stay valid; INT8 ones
+    end in `:int8` (still starting with `weights:`, which discarding a model relies on).
     """
-    return f"{weights_id}:{align_mode}:{scaling}"
+    base = f"{weights_id}:{align_mode}:{scaling}"
+    return base if precision == "fp32" else f"{base}:{precision}"

@@ -253,7 +253,8 @@ class MainWindow(QMainWindow):
 
     def _update_model_label(self) -> None:
         s = self.library.settings()
-        self.model_label.setText(f"Model: {model_version(s['active_weights'], s['align_mode'], s['input_scaling'])}")
+        version = model_version(s["active_weights"], s["align_mode"], s["input_scaling"], s["embed_precision"])
+        self.model_label.setText(f"Model: {version}")
 
     # --- state ------------------------------------------------------------------------------------
 

@@ -93,7 +93,8 @@ def reembed(library: Library, weights_id: str,
         return 0
     if embedder is None:
         embedder = FaceEmbedder(weights=weights_path(library, weights_id),
-                                scaling=library.get_setting("input_scaling"), batch_size=32)
+                                scaling=library.get_setting("input_scaling"), batch_size=32,
+                                precision=library.get_setting("embed_precision"))
     done = 0
     for start in range(0, len(todo), batch_size):
         if cancel is not None and cancel.is_set():

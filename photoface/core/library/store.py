@@ -176,7 +176,8 @@ class Library:
         """The model version embeddings of `weights_id` (default: the active weights) get with the
         library's preprocessing settings; embeddings of two versions are never compared."""
         s = self.settings()
-        return model_version(weights_id or s["active_weights"], s["align_mode"], s["input_scaling"])
+        return model_version(weights_id or s["active_weights"], s["align_mode"], s["input_scaling"],
+                             s["embed_precision"])
 
     def settings(self) -> dict:
         merged = {k: self.get_setting(k) for k in DEFAULTS}
