@@ -1,7 +1,7 @@
 """XMP face names into the library: `import_xmp()` reads the regions of the library's photos under a
 folder (`xmp_read`), matches them to detected faces by box overlap and names the faces, as one
 undoable decision (`import_names()`). Writing regions is `xmp_write`; what both share (namespaces,
-orientation) is `xmp_regions`. The names tests, the CLI and export use stay importable from here.
+orientation) is `xmp_regions`. The public names of all four stay importable from here.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from photoface.core.library.decisions import Touched, record_decision
 from photoface.core.library.store import Library, decode_path, display_path, encode_path
 from photoface.core.types import Box
 
-# Re-exported: callers (tests, benchmarks, export) import these from `xmp`.
+# Re-exported: tests and benchmarks import the reading and writing names from `xmp`.
 __all__ = ["JPEG_XMP_SIGNATURE", "MAX_XMP_BYTES", "MIN_IOU", "Conflict", "ImportResult", "Region",
            "XmpError", "XmpImportReport", "embedded_xmp", "import_names", "import_xmp", "jpeg_xmp",
            "match_regions", "oriented_to_stored", "parse_xmp", "read_orientation", "read_regions",
