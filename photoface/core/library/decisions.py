@@ -52,13 +52,16 @@ def _snapshot(con: sqlite3.Connection, t: Touched) -> dict:
 
 
 def _restore(con: sqlite3.Connection, snap: dict) -> None:
-    # Persons that must exist come first (faces point at them), persons that must not, last.
+    # Persons that must exist come first (faces point at them), persons that must not, last; but
+    # those lose their names now: one may have handed its name on (redo of a merge into an unnamed person).
     for pid, row in snap["persons"].items():
         if row is not None:
             name, hidden, cover, created = row
             con.execute("INSERT INTO persons(id, name, hidden, cover_face_id, created_at) VALUES (?, ?, ?, ?, ?) "
                         "ON CONFLICT(id) DO UPDATE SET name = excluded.name, hidden = excluded.hidden, "
                         "cover_face_id = excluded.cover_face_id", (int(pid), None, hidden, cover, created))
+        else:
+            con.execute("UPDATE persons SET name = NULL WHERE id = ?", (int(pid),))
     # Names last among persons: a swap of names must not collide half-way.
     for pid, row in snap["persons"].items():
         if row is not None:
