@@ -165,13 +165,14 @@ def cmd_verify(args) -> int:
 def _person_id(lib, ref: str) -> int:
     """A person given by id or by name (case-insensitive)."""
     from photoface.core.albums.review import ReviewError
+    from photoface.core.library.persons import person_named
 
     if ref.isdigit():
         return int(ref)
-    row = lib.con.execute("SELECT id FROM persons WHERE name = ? COLLATE NOCASE", (ref,)).fetchone()
-    if row is None:
+    person_id = person_named(lib.con, ref)
+    if person_id is None:
         raise ReviewError(f"no person named {ref!r} (see `photoface people`)")
-    return row[0]
+    return person_id
 
 
 def _recluster(lib, full: bool, dry_run: bool = False) -> None:
@@ -239,10 +240,9 @@ def _review_action(args, action) -> int:
 
 def _who(lib, person_id: int) -> str:
     """A person as the CLI names it: 'person 6 (Bob, 36 faces)'."""
-    row = lib.con.execute(
-        "SELECT p.name, (SELECT COUNT(*) FROM faces f WHERE f.person_id = p.id "
-        "AND f.state IN ('confirmed', 'accepted', 'suggested')) FROM persons p WHERE p.id = ?",
-        (person_id,)).fetchone()
+    from photoface.core.library.people import person_name_and_size
+
+    row = person_name_and_size(lib, person_id)
     if row is None:
         return f"person {person_id}"
     name, n = row
@@ -250,8 +250,9 @@ def _who(lib, person_id: int) -> str:
 
 
 def _accepted_of(lib, person_id: int) -> int:
-    return lib.con.execute("SELECT COUNT(*) FROM faces WHERE person_id = ? AND state = 'accepted'",
-                           (person_id,)).fetchone()[0]
+    from photoface.core.library.people import accepted_count
+
+    return accepted_count(lib, person_id)
 
 
 def cmd_merge(args) -> int:

@@ -141,3 +141,38 @@ def person_names(library: Library) -> list[tuple[int, str]]:
     """(id, name) of every named person, by name: for completers."""
     return library.con.execute(
         "SELECT id, name FROM persons WHERE name IS NOT NULL ORDER BY name COLLATE NOCASE").fetchall()
+
+
+def person_name_and_size(library: Library, person_id: int) -> tuple[str | None, int] | None:
+    """(name, confirmed + accepted + suggested faces, of present photos or not) of a person; None
+    if there is no such person. For messages such as 'person 6 (Bob, 36 faces)'."""
+    return library.con.execute(
+        f"SELECT p.name, (SELECT COUNT(*) FROM faces f WHERE f.person_id = p.id "
+        f"AND f.state IN ({_SHOWN})) FROM persons p WHERE p.id = ?", (person_id,)).fetchone()
+
+
+def accepted_count(library: Library, person_id: int) -> int:
+    """How many of a person's faces the user kept with its album (accepted)."""
+    return library.con.execute("SELECT COUNT(*) FROM faces WHERE person_id = ? AND state = 'accepted'",
+                               (person_id,)).fetchone()[0]
+
+
+def photo_hashes(library: Library) -> dict[int, str]:
+    """photo id -> sha256 of every photo."""
+    return dict(library.con.execute("SELECT id, sha256 FROM photos").fetchall())
+
+
+def photo_sizes(library: Library) -> dict[int, tuple[int, int]]:
+    """photo id -> (width, height) of the upright image, of every photo."""
+    return {pid: (w, h) for pid, w, h in library.con.execute("SELECT id, width, height FROM photos")}
+
+
+def photo_size(library: Library, photo_id: int) -> tuple[int, int]:
+    """(width, height) of one photo's upright image."""
+    return library.con.execute("SELECT width, height FROM photos WHERE id = ?", (photo_id,)).fetchone()
+
+
+def readable_files(library: Library) -> list[tuple[bytes, int]]:
+    """(stored path, photo id) of every file the last scan read as a photo, by path."""
+    return library.con.execute(
+        "SELECT path, photo_id FROM locations WHERE status = 'ok' AND photo_id IS NOT NULL ORDER BY path").fetchall()
