@@ -33,6 +33,7 @@ from photoface.core.albums import update as cluster
 from photoface.core.learning import metrics
 from photoface.core.config import DEFAULTS
 from photoface.core.learning.evaluation import labelled_faces
+from photoface.core.learning.versions import active_version
 from photoface.core.library.ingest import scan
 from photoface.core.albums.review import Review
 from photoface.core.library.store import Library
@@ -97,7 +98,7 @@ def run_photoface(lib: Library, name: str, folder: Path, overrides: dict | None 
     t0 = time.perf_counter()
     report = cluster.update_albums(lib, full=True)
     seconds = time.perf_counter() - t0
-    model = cluster.active_model(lib)
+    model = active_version(lib)
     lf = labelled_faces(lib, str(folder), model)
     person = dict(lib.con.execute("SELECT id, COALESCE(person_id, -1) FROM faces").fetchall())
     pred = np.array([person[int(f)] for f in lf.face_ids], np.int64)
@@ -108,7 +109,7 @@ def run_photoface(lib: Library, name: str, folder: Path, overrides: dict | None 
 
 
 def run_baselines(lib: Library, name: str, folder: Path) -> list[dict]:
-    model = cluster.active_model(lib)
+    model = active_version(lib)
     ids, x = lib.embeddings(model)
     lf = labelled_faces(lib, str(folder), model)
     rows_of = {int(f): i for i, f in enumerate(ids)}
@@ -237,7 +238,7 @@ def scale() -> None:
     for n in (10_000, 100_000):
         x = _synthetic(n + 500, seed=n)
         with tempfile.TemporaryDirectory() as tmp, Library(tmp) as lib:
-            model = cluster.active_model(lib)
+            model = active_version(lib)
             _fill(lib, x[:n], model)
             t0 = time.perf_counter()
             report = cluster.update_albums(lib)

@@ -47,3 +47,19 @@ def test_every_core_module_lives_in_its_stage():
     assert top <= {"__init__", "types", "errors", "config", "paths", "hashing", "text"}, top
     assert {p.name for p in CORE.iterdir() if p.is_dir() and (p / "__init__.py").exists()} == \
         {"faces", "library", "albums", "learning", "interop"}
+
+
+def test_albums_know_nothing_of_learning_or_interop():
+    """Fine-tuning validates on the album engine and versions switch the model albums are grouped
+    in, never the other way round: albums/ reads the active version through the library."""
+    later = ("photoface.core.learning", "photoface.core.interop")
+    for path in sorted((CORE / "albums").glob("*.py")):
+        bad = sorted(n for n in _imported(path) if n.startswith(later))
+        assert not bad, f"albums/{path.name} imports {bad}"
+
+
+def test_the_album_engine_is_pure():
+    """albums/engine.py is arrays in, arrays out: no library, no files."""
+    bad = sorted(n for n in _imported(CORE / "albums" / "engine.py")
+                 if n.startswith(("photoface.core.library", "sqlite3", "pathlib")))
+    assert not bad, f"engine.py imports {bad}"

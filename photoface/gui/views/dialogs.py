@@ -7,6 +7,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpin
                                QLabel, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout)
 
 from photoface.core.config import DEFAULTS
+from photoface.core.learning.versions import WEIGHTS_FILE
 from photoface.core.library.store import Library
 from photoface.gui.context import Context
 from photoface.gui.views.photo_list import PhotoList, PhotoRow
@@ -90,7 +91,7 @@ class PreferencesDialog(QDialog):
     def _models(self) -> list[str]:
         names = ["shipped"]
         if self.library.models_dir.is_dir():
-            names += sorted(p.name for p in self.library.models_dir.iterdir() if (p / "facenet.weights.h5").is_file())
+            names += sorted(p.name for p in self.library.models_dir.iterdir() if (p / WEIGHTS_FILE).is_file())
         return names
 
     def values(self) -> dict:
