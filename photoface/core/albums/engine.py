@@ -9,7 +9,9 @@ A run, over the faces it may move (`FacesToGroup.movable`):
 
 1. a vote: a face whose nearest held faces clearly name one person (count and margin, under the
    run's link threshold, never a person it was rejected from, never a second face of a photo for
-   a person) is tied to that person;
+   a person) is tied to that person; the user's decisions may widen its reach up to the attach
+   threshold (core/albums/calibration.py), a face reached only that way passing the person's own
+   radius test (core/albums/evidence.py);
 2. rank-order edges (Otto et al. 2018) among good faces, joined in increasing distance with
    must-links holding each person's faces together, under the cannot-link rule (persons never
    share a component, two faces of a photo where the user held a face stay apart) and an
@@ -28,7 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from photoface.core.albums import knn as knn_mod
+from photoface.core.albums import evidence
 from photoface.core.albums.attach import attach_small_groups
+from photoface.core.albums.calibration import calibrate
 from photoface.core.albums.constraints import components_with_cannot_link
 from photoface.core.albums.rank_order import rank_order_edges
 
@@ -192,7 +196,7 @@ def group_faces(faces: FacesToGroup, neighbours: NeighbourLists, settings: dict,
     # its other faces are not that person. (Applied to every photo, sports_celebrities fell from
     # 0.885 to 0.851 BCubed F.)
     apart = np.where(np.isin(faces.photo, faces.photo[faces.held]), faces.photo, -1)
-    vote = _one_face_per_photo(_vote(faces, idx_g, dist_g, rejected, limits.link), faces.anchor, faces.photo)
+    vote = _one_face_per_photo(_calibrated_vote(faces, idx_g, dist_g, rejected, limits), faces.anchor, faces.photo)
 
     # 2) Rank-order edges among good faces, joined under cannot-link.
     edges_g, _, pair_d = rank_order_edges(idx_g, dist_g, float(settings["cluster_strictness"]), "approx",
@@ -268,6 +272,29 @@ def attach_strays(faces: FacesToGroup, labels: np.ndarray, node_anchor: np.ndarr
     return attach_small_groups(labels, faces.x, neighbours, may_move, limits.attach,
                                float(settings["cluster_attach_margin"]), float(settings["cluster_attach_spread"]),
                                allowed, confirmed_groups=np.unique(labels[faces.held]))
+
+
+def _calibrated_vote(faces: FacesToGroup, idx_g, dist_g, rejected, limits: Thresholds) -> np.ndarray:
+    """The vote, reaching as far as the user's decisions show this library's people are apart
+    (core/albums/calibration.py); a face that only the wider reach gives a person must also lie
+    within that person's own radius (core/albums/evidence.py)."""
+    held_person = np.where(faces.held, faces.anchor, -1)
+    row_of = {int(f): r for r, f in enumerate(faces.ids.tolist())}
+    rejected_rows = [(row_of[f], p) for f, p in rejected if f in row_of]
+    cal = calibrate(faces.x, held_person, rejected_rows, limits.link, limits.attach)
+    vote = _vote(faces, idx_g, dist_g, rejected, limits.link)
+    if cal.reach <= limits.link:
+        return vote
+    wide = _vote(faces, idx_g, dist_g, rejected, cal.reach)
+    extra = (vote < 0) & (wide >= 0)
+    for p in np.unique(wide[extra]).tolist():
+        held = np.flatnonzero(held_person == p)
+        if len(held) < evidence.MIN_HELD:
+            continue  # no radius to check against: the wider reach is not for this person yet
+        rows = np.flatnonzero(extra & (wide == p))
+        ok = evidence.passes(faces.x, rows, held, faces.good)
+        vote[rows[ok]] = p
+    return vote
 
 
 def _vote(faces: FacesToGroup, idx_g, dist_g, rejected, max_dist) -> np.ndarray:
