@@ -27,8 +27,10 @@ import numpy as np
 #: Below these counts the evidence is too thin to move the vote's reach.
 MIN_SAME = 10
 MIN_DIFFERENT = 5
-#: Held faces of one person measured at most (a seeded sample past that keeps runs quick).
+#: Held faces measured at most, per person and in all (a seeded sample past that keeps a run of a
+#: library with tens of thousands of confirmed faces under a second).
 MAX_PER_PERSON = 500
+MAX_TOTAL = 4000
 
 
 @dataclass(frozen=True)
@@ -73,18 +75,22 @@ def nearest_evidence(x: np.ndarray, held_person: np.ndarray, rejected_rows: list
     """
     rng = np.random.default_rng(seed)
     rows_of: dict[int, np.ndarray] = {}
-    for p in np.unique(held_person[held_person >= 0]).tolist():
+    persons = np.unique(held_person[held_person >= 0]).tolist()
+    cap = min(MAX_PER_PERSON, max(2, MAX_TOTAL // max(len(persons), 1)))
+    for p in persons:
         rows = np.flatnonzero(held_person == p)
-        rows_of[p] = rng.choice(rows, MAX_PER_PERSON, replace=False) if len(rows) > MAX_PER_PERSON else rows
+        rows_of[p] = rng.choice(rows, cap, replace=False) if len(rows) > cap else rows
     same, different = [], []
-    for p, rows in rows_of.items():
-        if len(rows) >= 2:
-            d = _sq_dist(x[rows], x[rows])
-            np.fill_diagonal(d, np.inf)
-            same.append(d.min(axis=1))
-        others = [r for q, r in rows_of.items() if q != p]
-        if others:
-            different.append(_sq_dist(x[rows], x[np.concatenate(others)]).min(axis=1))
+    if rows_of:
+        rows = np.concatenate(list(rows_of.values()))
+        who = held_person[rows]
+        d = _sq_dist(x[rows], x[rows])  # at most MAX_TOTAL squared: one product
+        np.fill_diagonal(d, np.inf)
+        own = who[:, None] == who[None, :]
+        nearest_own = np.where(own, d, np.inf).min(axis=1)
+        nearest_other = np.where(own, np.inf, d).min(axis=1)
+        same.append(nearest_own[np.isfinite(nearest_own)])
+        different.append(nearest_other[np.isfinite(nearest_other)])
     for row, p in rejected_rows:
         if p in rows_of:
             different.append(_sq_dist(x[[row]], x[rows_of[p]]).min(axis=1))
