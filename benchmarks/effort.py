@@ -8,13 +8,13 @@ makes (`Review`, `person_suggestions`, `merge_suggestions`, `update_albums`), an
 2. rename: each identity names its largest album among those it is the majority of
    (benchmarks/hand_fix.py has the rule); one action each;
 3. "Is this NAME?" for each named person, as gui/views/review_dialog.py shows it: the person's
-   60 best suggestions, 12 a page. On a page the user answers N (reject, one action) for each face
-   of someone else that sits in the album, and brings in the person's faces shown from elsewhere
-   either with A (yes to every unanswered face of the page, one action) after an N for each other
-   labelled face there, or with Y for each, whichever is fewer. Bystanders (faces with no label)
-   are left unanswered, so an A confirms them, as it would for a user who does not look. A page
-   with nothing to answer (its faces of NAME already in the album) is passed with Enter, no
-   action. The user closes the dialog at the first page that shows no face of NAME, and opens it
+   60 best suggestions, 12 a page. On a page the user brings in the person's faces shown from
+   outside the album, either with A (yes to every unanswered face of the page, one action) after
+   an N (reject, one action) for each labelled face of someone else on the page, or with Y for
+   each, whichever is fewer; someone else's face inside the album is left to the moves of step 7
+   (one move takes all of them at once). Bystanders (faces with no label) are left unanswered, so
+   an A confirms them, as it would for a user who does not look. A page with nothing to answer
+   is passed with Enter, no action. The user closes the dialog at the first page that shows no face of NAME, and opens it
    again (re-ranked) after reading all its pages if any was answered;
 4. "Same person?" (gui/views/same_person.py): pairs best first, Merge when both albums' labelled
    majority is one identity, Not the same when they differ, Skip when one has no labelled face;
@@ -162,25 +162,23 @@ class EffortUser:
                 return
 
     def _answer_page(self, page: list[int], person_id: int, name: str) -> bool:
-        """Answers one page as the dialog allows; returns whether it had anything to do (a page
-        whose faces of NAME are all in the album already is passed with Enter, no action)."""
+        """Answers one page as the dialog allows; returns whether it had anything to do.
+
+        Only faces of NAME shown from outside the album need an answer: someone else's face in
+        the album costs the same later (one move per album and identity, with others), so an N
+        is said only where it lets A take the rest of the page for fewer actions than Y each.
+        """
         person, _ = self._persons()
-        here = {f: person.get(f) == person_id for f in page}
-        wrong_in = [f for f in page if self.truth.get(f, name) != name and here[f]]
-        wrong_out = [f for f in page if self.truth.get(f, name) != name and not here[f]]
-        right_out = [f for f in page if self.truth.get(f) == name and not here[f]]
-        if not wrong_in and not right_out:
-            return False
-        for f in wrong_in:
-            self.review.reject([f], person_id)
-            self.actions["no"] += 1
-        if right_out and len(wrong_out) + 1 <= len(right_out):
-            for f in wrong_out:
+        wrong = [f for f in page if self.truth.get(f, name) != name]
+        right_out = [f for f in page if self.truth.get(f) == name and person.get(f) != person_id]
+        if not right_out:
+            return False  # Enter: the next page
+        if len(wrong) + 1 <= len(right_out):
+            for f in wrong:
                 self.review.reject([f], person_id)
                 self.actions["no"] += 1
-            answered = set(wrong_in) | set(wrong_out)
             # A: yes to every face of the page not answered yet (review_dialog.yes_to_page).
-            self.review.confirm([f for f in page if f not in answered], person_id)
+            self.review.confirm([f for f in page if f not in set(wrong)], person_id)
             self.actions["yes_page"] += 1
         else:
             for f in right_out:
