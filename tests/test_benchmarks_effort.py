@@ -10,7 +10,7 @@ import numpy as np
 from benchmarks import effort
 from benchmarks.cluster import _fill
 from benchmarks.hand_fix import UNSORTED, count_steps, hand_fix_plan, shown_albums
-from photoface.core.albums.update import active_model
+from photoface.core.learning.versions import active_version
 from photoface.core.library.store import Library
 
 
@@ -71,7 +71,7 @@ def _library_of_look_alikes(lib: Library) -> tuple[np.ndarray, np.ndarray]:
     strangers = rng.standard_normal((3, 512)).astype(np.float32)
     x = np.concatenate([x, strangers])
     x /= np.linalg.norm(x, axis=1, keepdims=True)
-    _fill(lib, x.astype(np.float32), active_model(lib))
+    _fill(lib, x.astype(np.float32), active_version(lib))
     ids = np.array([f for (f,) in lib.con.execute("SELECT id FROM faces ORDER BY id")], np.int64)
     return ids[:len(y)], np.array([f"person {i}" for i in y])
 
