@@ -2,7 +2,9 @@
 `faces.state` for the review, regroup and XMP import code.
 
 States: undecided (in no album), suggested (placed by the grouping), accepted (kept in its album
-by the user), confirmed (confirmed one by one), not_face. Each function takes the connection and,
+by the user), confirmed (confirmed one by one), not_face. Apart from the state, a face may be
+dismissed ("not interesting", `faces.dismissed`): still a face, in no album, out of every view but
+the list of dismissed faces, until the user restores it. Each function takes the connection and,
 where it writes, runs inside the caller's transaction.
 """
 
@@ -86,6 +88,29 @@ def place_movable_faces(con: sqlite3.Connection, updates: list[tuple[int | None,
     """A grouping's (person, state, face id) placements; faces the user decided on are left alone."""
     con.executemany("UPDATE faces SET person_id = ?, state = ?, clustered = 1 WHERE id = ? "
                     "AND state IN ('undecided', 'suggested')", updates)
+
+
+def background_faces_to_dismiss(con: sqlite3.Connection, face_ids: Iterable[int]) -> list[int]:
+    """Those of these faces that are background, in no state the user decided (undecided or
+    suggested), and not dismissed yet: what "dismiss background faces" acts on."""
+    return [f for (f,) in con.execute(
+        "SELECT id FROM faces WHERE background = 1 AND dismissed = 0 AND state IN ('undecided', 'suggested') "
+        "AND id IN (SELECT value FROM json_each(?)) ORDER BY id", (json.dumps(sorted({int(f) for f in face_ids})),))]
+
+
+def dismissed_among(con: sqlite3.Connection, face_ids: Iterable[int]) -> list[int]:
+    """Those of these faces that are dismissed."""
+    return [f for (f,) in con.execute(
+        "SELECT id FROM faces WHERE dismissed = 1 AND id IN (SELECT value FROM json_each(?)) ORDER BY id",
+        (json.dumps(sorted({int(f) for f in face_ids})),))]
+
+
+def set_dismissed(con: sqlite3.Connection, face_ids: Iterable[int], dismissed: bool) -> None:
+    """Dismisses faces (they leave their album: undecided, in no person) or restores them
+    (undecided, so the next grouping places them again)."""
+    con.execute("UPDATE faces SET dismissed = ?, person_id = NULL, state = 'undecided', clustered = 0 "
+                "WHERE id IN (SELECT value FROM json_each(?))",
+                (int(dismissed), json.dumps(sorted({int(f) for f in face_ids}))))
 
 
 def mark_held_clustered(con: sqlite3.Connection) -> None:
