@@ -152,3 +152,5 @@ def test_dismissing_background_faces_is_one_undoable_decision_apart_from_not_a_f
         r.dismiss_background(ids[:4])                    # no background face among them
     with pytest.raises(ReviewError):
         r.restore_dismissed(ids[:4])
+    r.split([ids[5]], "Eve")                             # acting on a dismissed face brings it back
+    assert [f.id for f in people.dismissed_faces(lib)] == [ids[6]]

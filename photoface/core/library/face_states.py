@@ -57,8 +57,9 @@ def persons_holding(con: sqlite3.Connection, states: Iterable[str]) -> set[int]:
 # --- writes -------------------------------------------------------------------------------------
 
 def set_face_state(con: sqlite3.Connection, face_id: int, person_id: int | None, state: str) -> None:
-    """Puts one face in a person (None: in none) with a state."""
-    con.execute("UPDATE faces SET person_id = ?, state = ? WHERE id = ?", (person_id, state, face_id))
+    """Puts one face in a person (None: in none) with a state. A face the user decides on is
+    interesting again: it is no longer dismissed."""
+    con.execute("UPDATE faces SET person_id = ?, state = ?, dismissed = 0 WHERE id = ?", (person_id, state, face_id))
 
 
 def accept_suggested(con: sqlite3.Connection, face_ids: Iterable[int], person_id: int) -> None:
