@@ -44,7 +44,7 @@ def face_state(lib: Library) -> dict:
     """Everything the review actions may change, for exact before/after comparisons."""
     con = lib.con
     return {
-        "faces": con.execute("SELECT id, person_id, state, dismissed FROM faces ORDER BY id").fetchall(),
+        "faces": con.execute("SELECT id, person_id, state FROM faces ORDER BY id").fetchall(),
         "persons": con.execute("SELECT id, name, hidden, cover_face_id FROM persons ORDER BY id").fetchall(),
         "rejections": con.execute("SELECT * FROM rejections ORDER BY 1, 2").fetchall(),
         "not_same": con.execute("SELECT * FROM not_same_person ORDER BY 1, 2").fetchall(),

@@ -13,7 +13,8 @@ from photoface.core.learning.evaluation import labelled_faces
 from photoface.core.learning.versions import active_version
 from photoface.core.library import background, people
 from photoface.core.library.store import Library
-from tests.core.fakes import MODEL, face_state, fill_library, identity_vectors
+from tests.core.fakes import MODEL, fill_library, identity_vectors
+from tests.core.fakes import face_state as _review_state
 
 
 @pytest.fixture
@@ -22,6 +23,11 @@ def lib(tmp_path):
     library.set_setting("active_weights", MODEL.split(":")[0])
     yield library
     library.close()
+
+
+def face_state(lib) -> dict:
+    """What the review actions may change, with each face's "dismissed" flag."""
+    return {**_review_state(lib), "dismissed": lib.con.execute("SELECT id, dismissed FROM faces ORDER BY id").fetchall()}
 
 
 def _set_background(lib, face_ids):
