@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QLab
 
 from photoface import APP_NAME, __version__
 from photoface.core.config import model_version
-from photoface.core.library.people import list_people, shared_photos, unsorted_faces, person_faces
+from photoface.core.library.people import dismissed_faces, list_people, shared_photos, unsorted_faces, person_faces
 from photoface.core.library.store import Library
 from photoface.core.text import plural
 from photoface.gui import prompts
@@ -27,7 +27,7 @@ from photoface.gui.scan_controller import ScanController, StatusWidgets
 from photoface.gui.settings import ui_settings
 from photoface.gui.thumbnails import ThumbnailCache
 from photoface.gui.views.dialogs import ErrorsDialog, PreferencesDialog, SharedPhotosDialog
-from photoface.gui.views.faces_panel import FacesPanel
+from photoface.gui.views.unsorted_view import UnsortedView
 from photoface.gui.views.folders_view import FoldersView
 from photoface.gui.views.people_view import PeopleView
 from photoface.gui.views.person_view import PersonView
@@ -139,13 +139,9 @@ class MainWindow(QMainWindow):
         self.person.gone.connect(lambda: self.show_view("People"))
         self.person.back_requested.connect(lambda: self.show_view("People"))
         self.person.review_requested.connect(self.show_review)
-        self.unsorted = QWidget()
-        ul = QVBoxLayout(self.unsorted)
-        ul.setContentsMargins(8, 8, 8, 4)
-        ul.addWidget(QLabel("<b>Unsorted faces</b> — faces in no album yet. Select some and make a new "
-                            "person, move them to someone, or drag them onto a person on the left."))
-        self.unsorted_panel = FacesPanel(self.ctx)
-        ul.addWidget(self.unsorted_panel, 1)
+        self.unsorted = UnsortedView(self.ctx)
+        self.unsorted.mode_changed.connect(self.reload_unsorted)
+        self.unsorted_panel = self.unsorted.panel
         self.hidden = PeopleView(self.ctx, hidden=True)
         self.folders = FoldersView(self.ctx)
         self.folders.add_requested.connect(self.scan_folders)
@@ -213,6 +209,7 @@ class MainWindow(QMainWindow):
         self._menu_action(m, "&Same Person?…", self.show_same_person)
         self._menu_action(m, "&Is This…? (review the open person)", self._review_current, "Ctrl+R")
         self._menu_action(m, "&Merge Selected", self.people.merge_selected, "Ctrl+M")
+        self._menu_action(m, "&Dismiss Background Faces (Unsorted)", self._dismiss_background)
         self._menu_action(m, "Photos &Together…", self.people.show_shared, "Ctrl+T")
         m.addSeparator()
         self._menu_action(m, "Re&group Faces", lambda: self.run_cluster(full=True))
@@ -321,11 +318,22 @@ class MainWindow(QMainWindow):
         if self.photo_dialog is not None and self.photo_dialog.isVisible():
             self.photo_dialog.reload()
 
+    def _dismiss_background(self) -> None:
+        """People → Dismiss Background Faces: those Unsorted lists (opened first, so the user sees them go)."""
+        self.unsorted.show_dismissed.setChecked(False)
+        if self.stack.currentWidget() is not self.unsorted:
+            self.show_view("Unsorted faces")
+            self.state_label.setText("These are the unsorted faces; background faces are listed last. "
+                                     "Use “Dismiss background faces” to dismiss them.")
+            return
+        self.unsorted.dismiss_background()
+
     def reload_unsorted(self) -> None:
         self._unsorted_generation += 1
         gen = self._unsorted_generation
         self.unsorted_loading = True
-        job = ThreadJob(self.library.root, unsorted_faces, owner=self)
+        job = ThreadJob(self.library.root, dismissed_faces if self.unsorted.show_dismissed.isChecked()
+                        else unsorted_faces, owner=self)
         job.signals.finished.connect(lambda faces: self._unsorted_arrived(gen, faces))
         job.signals.failed.connect(lambda k, m, d: self._job_failed("Unsorted faces", m, d))
         job.start()
@@ -333,7 +341,7 @@ class MainWindow(QMainWindow):
     def _unsorted_arrived(self, gen: int, faces) -> None:
         if gen == self._unsorted_generation:
             self.unsorted_loading = False
-            self.unsorted_panel.set_faces(None, faces)
+            self.unsorted.set_faces(faces)
 
     def is_idle(self) -> bool:
         """No reload pending or running (tests wait on this)."""

@@ -11,7 +11,9 @@ A run, over the faces it may move (`FacesToGroup.movable`):
    run's link threshold, never a person it was rejected from, never a second face of a photo for
    a person) is tied to that person; the user's decisions may widen its reach up to the attach
    threshold (core/albums/calibration.py), a face reached only that way passing the person's own
-   radius test (core/albums/evidence.py);
+   radius test (core/albums/evidence.py); a background face (a bystander of its photo) only on
+   strong evidence (BACKGROUND_VOTE_*), and it is never `good`: it forms no link and attracts
+   nothing, so bystanders seed no album;
 2. rank-order edges (Otto et al. 2018) among good faces, joined in increasing distance with
    must-links holding each person's faces together, under the cannot-link rule (persons never
    share a component, two faces of a photo where the user held a face stay apart) and an
@@ -40,6 +42,14 @@ from photoface.core.albums.rank_order import rank_order_edges
 # the run's link threshold (squared L2) are P's held faces and P has VOTE_MARGIN more than the runner-up.
 VOTE_MIN = 1
 VOTE_MARGIN = 1
+
+# A background face is suggested for P only when at least BACKGROUND_VOTE_MIN of P's held faces
+# are within BACKGROUND_VOTE_RATIO x the link threshold and no other person's held face is within
+# the link threshold: a blurred bystander lies close to everyone (its embedding carries little
+# identity), so one near neighbour is no evidence, two close ones of one person and none of
+# another are.
+BACKGROUND_VOTE_MIN = 2
+BACKGROUND_VOTE_RATIO = 0.8
 
 #: The crowding scale never goes below lfw's (5,749 people, scale 1.15): a smaller one means many
 #: photos per person (a face's 50th neighbour is the same person), not a denser crowd of strangers,
@@ -106,8 +116,11 @@ class FacesToGroup:
         held: (N,) bool, confirmed or accepted by the user: they vote, and a photo holding one
             keeps its faces apart.
         movable: (N,) bool, the faces the run places.
-        good: (N,) bool, good enough to attract matches (`good_quality`; held faces always are).
+        good: (N,) bool, good enough to attract matches (`good_quality`, not background; held
+            faces always are).
         photo: (N,) int64 photo ids: two faces of one photo are two people.
+        background: (N,) bool, bystanders of their photo (core/library/background.py): they join
+            a person only on strong evidence; None: none is.
     """
 
     ids: np.ndarray
@@ -117,6 +130,7 @@ class FacesToGroup:
     movable: np.ndarray
     good: np.ndarray
     photo: np.ndarray
+    background: np.ndarray | None = None
 
     @property
     def good_rows(self) -> np.ndarray:
@@ -286,7 +300,9 @@ def _calibrated_vote(faces: FacesToGroup, idx_g, dist_g, rejected, limits: Thres
     if cal.reach <= limits.link:
         return vote
     wide = _vote(faces, idx_g, dist_g, rejected, cal.reach)
-    extra = (vote < 0) & (wide >= 0)
+    # Bystanders keep the strict bar: the wider reach is for the faces a person's photos are of.
+    background = faces.background if faces.background is not None else np.zeros(len(vote), bool)
+    extra = (vote < 0) & (wide >= 0) & ~background
     for p in np.unique(wide[extra]).tolist():
         held = np.flatnonzero(held_person == p)
         if len(held) < evidence.MIN_HELD:
@@ -316,8 +332,10 @@ def _vote(faces: FacesToGroup, idx_g, dist_g, rejected, max_dist) -> np.ndarray:
         qi, qd = knn_mod.knn_query(faces.x[good_rows], faces.x[need], idx_g.shape[1])
         nb_idx[need, :qi.shape[1]] = good_rows[qi]
         nb_dist[need, :qi.shape[1]] = qd
+    background = faces.background if faces.background is not None else np.zeros(n, bool)
     for r in np.flatnonzero(faces.movable):
         counts: dict[int, int] = {}
+        close: dict[int, int] = {}
         for j, d in zip(nb_idx[r], nb_dist[r]):
             if j < 0 or d >= max_dist or not held[j]:
                 continue
@@ -325,7 +343,13 @@ def _vote(faces: FacesToGroup, idx_g, dist_g, rejected, max_dist) -> np.ndarray:
             if (int(faces.ids[r]), p) in rejected:
                 continue
             counts[p] = counts.get(p, 0) + 1
+            if d < BACKGROUND_VOTE_RATIO * max_dist:
+                close[p] = close.get(p, 0) + 1
         if not counts:
+            continue
+        if background[r]:
+            if len(counts) == 1 and close.get(next(iter(counts)), 0) >= BACKGROUND_VOTE_MIN:
+                vote[r] = next(iter(counts))
             continue
         ranked = sorted(counts.items(), key=lambda t: -t[1])
         best, c1 = ranked[0]

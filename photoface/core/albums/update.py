@@ -151,9 +151,11 @@ def _faces_to_group(loaded: rows_of.FaceRows, settings: dict, full: bool) -> Fac
     anchor = np.where(held, loaded.person, -1)
     if not full:
         anchor = np.where((loaded.state == "suggested") & ~movable, loaded.person, anchor)
-    good = good_quality(loaded.size_px, loaded.sharpness, loaded.score, settings) | held
+    # Bystanders attract no matches (they would seed albums of background faces); a face the
+    # user holds always does.
+    good = (good_quality(loaded.size_px, loaded.sharpness, loaded.score, settings) & ~loaded.background) | held
     return FacesToGroup(ids=loaded.ids, x=loaded.x, anchor=anchor, held=held, movable=movable, good=good,
-                        photo=loaded.photo)
+                        photo=loaded.photo, background=loaded.background & ~held)
 
 
 def _shipped_vectors(library: Library, model: str, face_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

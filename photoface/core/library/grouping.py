@@ -1,7 +1,8 @@
 """What the album grouping reads from the library (core/albums/update.py and its suggestions).
 
 Reads only: the grouping's writes go through `albums/regroup.apply_plan`. Faces of photos no file
-on disk points at (`store.present`) and faces marked "not a face" take no part.
+on disk points at (`store.present`), faces marked "not a face" and faces the user dismissed
+("not interesting") take no part.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class FaceRows:
         score: (N,) float32 detector score.
         clustered: (N,) bool, already seen by an earlier run.
         photo: (N,) int64 photo ids.
+        background: (N,) bool, a bystander of its photo (core/library/background.py).
     """
 
     ids: np.ndarray
@@ -41,15 +43,17 @@ class FaceRows:
     score: np.ndarray
     clustered: np.ndarray
     photo: np.ndarray
+    background: np.ndarray
 
 
 def faces_with_vectors(library: Library, model: str) -> FaceRows:
-    """Every face of a present photo, except "not a face", that has an embedding of `model`."""
+    """Every face of a present photo, except "not a face" and dismissed ones, that has an
+    embedding of `model`."""
     rows = library.con.execute(
         f"""SELECT f.id, e.vec, COALESCE(f.person_id, -1), f.state, f.w, f.h, f.sharpness, f.score, f.clustered,
-                   f.photo_id
+                   f.photo_id, f.background
             FROM faces f JOIN embeddings e ON e.face_id = f.id AND e.model = ?
-            WHERE f.state != 'not_face' AND {_PRESENT}
+            WHERE f.state != 'not_face' AND f.dismissed = 0 AND {_PRESENT}
             ORDER BY f.id""", (model,)).fetchall()
     return FaceRows(
         ids=np.array([r[0] for r in rows], np.int64),
@@ -60,7 +64,8 @@ def faces_with_vectors(library: Library, model: str) -> FaceRows:
         sharpness=np.array([np.nan if r[6] is None else r[6] for r in rows], np.float32),
         score=np.array([r[7] for r in rows], np.float32),
         clustered=np.array([bool(r[8]) for r in rows], bool),
-        photo=np.array([r[9] for r in rows], np.int64))
+        photo=np.array([r[9] for r in rows], np.int64),
+        background=np.array([bool(r[10]) for r in rows], bool))
 
 
 def rejections(library: Library) -> set[tuple[int, int]]:
@@ -100,7 +105,7 @@ def suggestion_candidates(library: Library, model: str, person_id: int) -> tuple
     rows = library.con.execute(
         f"""SELECT f.id, e.vec FROM faces f JOIN embeddings e ON e.face_id = f.id AND e.model = ?
             WHERE (f.state IN ('undecided', 'suggested') OR (f.state = 'accepted' AND f.person_id = ?))
-              AND NOT EXISTS (SELECT 1 FROM rejections r WHERE r.face_id = f.id AND r.person_id = ?)
+              AND f.dismissed = 0 AND NOT EXISTS (SELECT 1 FROM rejections r WHERE r.face_id = f.id AND r.person_id = ?)
               AND {_PRESENT}""",
         (model, person_id, person_id)).fetchall()
     return np.array([r[0] for r in rows], np.int64), vectors_from_rows(r[1] for r in rows)
