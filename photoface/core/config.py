@@ -51,6 +51,9 @@ DEFAULTS: dict[str, object] = {
     # verification AUC FP32 / INT8 per shared set: see the README; FP32 stays the default unless
     # INT8 loses nothing on every set.
     "embed_precision": "fp32",
+    # The window watches the library's folders and scans the ones whose photos change, and checks
+    # every folder when it opens (gui/auto_scan.py); the CLI never watches.
+    "watch_folders": True,
     "thumb_px": 128,
     "crop_jpeg_quality": 95,
 }

@@ -51,6 +51,7 @@ def main(folders: list[str] | None = None, library_dir: str | None = None) -> in
 
     from photoface.core.errors import StoreError
     from photoface.core.library.store import Library
+    from photoface.gui.auto_scan import AutoScan
     from photoface.gui.main_window import MainWindow
     from photoface.gui.qtfix import protect_none
     from photoface.gui.resources import app_icon
@@ -79,4 +80,5 @@ def main(folders: list[str] | None = None, library_dir: str | None = None) -> in
     window.show()
     if folders:
         window.scan_folders(list(folders))
+    AutoScan(window).start()
     return app.exec()

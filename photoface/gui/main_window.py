@@ -89,6 +89,7 @@ class MainWindow(QMainWindow):
     """
 
     scan_finished = Signal(dict)
+    preferences_changed = Signal(list)  # the library setting keys Preferences just saved
 
     def __init__(self, library: Library, settings=None, probe_device: bool = True):
         protect_none()  # before any model/view traffic (see qtfix)
@@ -429,6 +430,7 @@ class MainWindow(QMainWindow):
     def show_preferences(self) -> None:
         dlg = PreferencesDialog(self.library, self)
         if dlg.exec() and dlg.changed_keys:
+            self.preferences_changed.emit(list(dlg.changed_keys))
             self._update_model_label()
             if any(k.startswith("cluster") or k.startswith("min_") for k in dlg.changed_keys):
                 if prompts.ask_yes_no(self, "Regroup faces", "Regroup the faces with the new settings now?"):
