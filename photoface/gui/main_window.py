@@ -26,13 +26,14 @@ from photoface.gui.resources import app_icon
 from photoface.gui.scan_controller import ScanController, StatusWidgets
 from photoface.gui.settings import ui_settings
 from photoface.gui.thumbnails import ThumbnailCache
-from photoface.gui.views.dialogs import ErrorsDialog, PreferencesDialog, SharedPhotosDialog
+from photoface.gui.views.dialogs import ErrorsDialog, SharedPhotosDialog
 from photoface.gui.views.unsorted_view import UnsortedView
 from photoface.gui.views.folders_view import FoldersView
 from photoface.gui.views.people_view import PeopleView
 from photoface.gui.views.person_view import PersonView
 from photoface.gui.views.photo_list import PhotoRow
 from photoface.gui.views.photo_view import PhotoDialog
+from photoface.gui.views.preferences import PreferencesDialog
 from photoface.gui.views.review_dialog import ReviewDialog
 from photoface.gui.views.same_person import SamePersonDialog
 from photoface.gui.workers import ProcessJob, ThreadJob
@@ -428,7 +429,7 @@ class MainWindow(QMainWindow):
         return dlg
 
     def show_preferences(self) -> None:
-        dlg = PreferencesDialog(self.library, self)
+        dlg = PreferencesDialog(self.library, self, device=self.qsettings.value("device"))
         if dlg.exec() and dlg.changed_keys:
             self.preferences_changed.emit(list(dlg.changed_keys))
             self._update_model_label()
