@@ -16,7 +16,11 @@ from photoface.core.library.store import Library, write_setting
 
 # How eagerly faces are grouped: one slider over the grouping ratios, strictest first. The middle
 # step is the measured default (core/config.py); the others move every ratio together, so that
-# "surer" means fewer links, fewer joins and fewer strays attached, never a mix.
+# "surer" means fewer links, fewer joins and fewer strays attached, never a mix. Measured with
+# benchmarks.cluster's run_photoface, BCubed precision / recall, steps 1 → 5:
+#   lfw_subset          P 1.0 1.0 1.0 0.953 0.953, R 0.963 0.977 0.981 0.981 0.986
+#   sports_celebrities  P 1.0 at every step,       R 0.703 0.748 0.793 0.793 0.801
+#   five_celebrity_faces 1.0 / 1.0 at every step.
 EAGERNESS_KEYS = ("cluster_strictness", "cluster_link_ratio", "cluster_album_ratio", "cluster_centre_ratio",
                   "cluster_attach_ratio")
 EAGERNESS_STEPS = [
