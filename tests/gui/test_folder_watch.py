@@ -122,3 +122,18 @@ def test_switched_off_in_preferences_nothing_is_watched(qtbot, make_window, libr
     win.library.set_setting("watch_folders", False)
     win.preferences_changed.emit(["watch_folders"])
     assert not auto.watching
+
+
+def test_which_events_can_change_a_scan(tmp_path):
+    from photoface.gui.folder_watch import is_photo_event
+
+    lib = str(tmp_path / "photos" / "library")
+    photos = tmp_path / "photos"
+    assert is_photo_event(str(photos / "a.JPG"), False, lib)
+    assert is_photo_event(str(photos / "trip"), True, lib)  # a folder of photos moved in or out
+    assert is_photo_event(str(photos / "raw.cr2"), False, lib)  # counted as unsupported by a scan
+    assert not is_photo_event(str(photos / "notes.txt"), False, lib)
+    assert not is_photo_event(str(photos / ".a.jpg.part"), False, lib)  # a copy's temporary file
+    # The library inside a watched folder writes all the time: never a reason to scan.
+    assert not is_photo_event(lib + "/cache/thumb.jpg", False, lib)
+    assert not is_photo_event(lib, True, lib)
