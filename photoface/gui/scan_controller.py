@@ -17,6 +17,7 @@ from photoface.gui.workers import ProcessJob
 
 log = logging.getLogger(__name__)
 
+
 def duration(seconds: float | None) -> str:
     """m:ss, or h:mm:ss from an hour up; "?" when unknown."""
     if seconds is None:
