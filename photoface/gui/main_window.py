@@ -35,6 +35,7 @@ from photoface.gui.views.photo_list import PhotoRow
 from photoface.gui.views.photo_view import PhotoDialog
 from photoface.gui.views.review_dialog import ReviewDialog
 from photoface.gui.views.same_person import SamePersonDialog
+from photoface.gui.window_geometry import first_geometry
 from photoface.gui.workers import ProcessJob, ThreadJob
 
 log = logging.getLogger(__name__)
@@ -142,8 +143,10 @@ class MainWindow(QMainWindow):
         self.unsorted = QWidget()
         ul = QVBoxLayout(self.unsorted)
         ul.setContentsMargins(8, 8, 8, 4)
-        ul.addWidget(QLabel("<b>Unsorted faces</b> — faces in no album yet. Select some and make a new "
-                            "person, move them to someone, or drag them onto a person on the left."))
+        intro = QLabel("<b>Unsorted faces</b> — faces in no album yet. Select some and make a new "
+                       "person, move them to someone, or drag them onto a person on the left.")
+        intro.setWordWrap(True)
+        ul.addWidget(intro)
         self.unsorted_panel = FacesPanel(self.ctx)
         ul.addWidget(self.unsorted_panel, 1)
         self.hidden = PeopleView(self.ctx, hidden=True)
@@ -162,7 +165,9 @@ class MainWindow(QMainWindow):
         self.nav.setFixedHeight(self.nav.sizeHintForRow(0) * len(NAV) + 2 * self.nav.frameWidth() + 6)
         self.nav.currentRowChanged.connect(lambda row: row >= 0 and self.show_view(NAV[row]))
         sl.addWidget(self.nav)
-        sl.addWidget(QLabel("People (drop faces or persons on a name)"))
+        side_label = QLabel("People (drop faces or persons on a name)")
+        side_label.setWordWrap(True)
+        sl.addWidget(side_label)
         self.side_proxy = NameFilter(self)
         self.side_proxy.setSourceModel(self.people.model)
         self.side_list = QListView()
@@ -260,10 +265,8 @@ class MainWindow(QMainWindow):
 
     def _restore_state(self) -> None:
         geometry = self.qsettings.value("window/geometry")
-        if isinstance(geometry, (QByteArray, bytes)):
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1200, 800)
+        if not (isinstance(geometry, (QByteArray, bytes)) and self.restoreGeometry(geometry)):
+            self.setGeometry(first_geometry(self.screen().availableGeometry(), self.minimumSizeHint()))
         splitter = self.qsettings.value("window/splitter")
         if isinstance(splitter, (QByteArray, bytes)):
             self.splitter.restoreState(splitter)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QMenu, QPushButton, QVBoxLayout, QWidget
 
 from photoface.gui.context import Context
 from photoface.gui.item_models import FacesModel, ItemRole
+from photoface.gui.views.flow import FlowLayout
 from photoface.gui.views.grids import Grid
 
 
@@ -27,7 +28,7 @@ class FacesPanel(QWidget):
         self.model = FacesModel(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        bar = QHBoxLayout()
+        bar = FlowLayout()  # wraps at a narrow window instead of setting its minimum width
         self.buttons: dict[str, QPushButton] = {}
         self._actions: dict[str, QAction] = {}
         spec = [
@@ -53,7 +54,6 @@ class FacesPanel(QWidget):
             act.triggered.connect(slot)
             self.addAction(act)
             self._actions[key] = act
-        bar.addStretch(1)
         self.count_label = QLabel()
         bar.addWidget(self.count_label)
         layout.addLayout(bar)
