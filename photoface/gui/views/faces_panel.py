@@ -11,6 +11,7 @@ from photoface.gui.context import Context
 from photoface.gui.item_models import FacesModel, ItemRole
 from photoface.gui.views.flow import FlowLayout
 from photoface.gui.views.grids import Grid
+from photoface.gui.views.shortcuts_sheet import SCOPE
 
 
 class FacesPanel(QWidget):
@@ -51,6 +52,7 @@ class FacesPanel(QWidget):
             if shortcut:
                 act.setShortcut(QKeySequence(shortcut))
                 act.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+                act.setProperty(SCOPE, "Faces (of a person, or Unsorted)")
             act.triggered.connect(slot)
             self.addAction(act)
             self._actions[key] = act

@@ -13,6 +13,7 @@ from photoface.gui.context import Context
 from photoface.gui.item_models import NameFilter, PeopleModel
 from photoface.gui.views.flow import FlowLayout
 from photoface.gui.views.grids import Grid
+from photoface.gui.views.shortcuts_sheet import SCOPE
 from photoface.gui.workers import ThreadJob
 
 
@@ -84,6 +85,7 @@ class PeopleView(QWidget):
         rename = QAction("Rename", self.grid)
         rename.setShortcut(QKeySequence(Qt.Key_F2))
         rename.setShortcutContext(Qt.WidgetShortcut)
+        rename.setProperty(SCOPE, "Hidden people (grid)" if hidden else "People (grid)")
         rename.triggered.connect(self.rename_current)
         self.grid.addAction(rename)
         self._update_buttons()
