@@ -71,28 +71,39 @@ class Theme(QObject):
         if self.choice not in CHOICES:
             self.choice = "system"
         self.scheme = ""
+        # What the system says now (a test may stand in for a desktop switching to dark).
+        self.system_scheme = lambda: QGuiApplication.styleHints().colorScheme()
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._system_changed)
+        if self.choice != "system":
+            self._request()
         self.apply()
 
     def set_choice(self, choice: str) -> None:
         self.choice = choice if choice in CHOICES else "system"
         self.settings.setValue(SETTING, self.choice)
+        self._request()
         self.apply()
 
     def _system_changed(self, _scheme) -> None:
         if self.choice == "system":
             self.apply()
 
-    def apply(self) -> None:
+    def _request(self) -> None:
+        """Asks the platform for the chosen scheme (Qt 6.8+; Unknown gives the system's back), so
+        native dialogs and the style match; a no-op where the platform cannot."""
         hints = QGuiApplication.styleHints()
-        if hasattr(hints, "setColorScheme"):  # Qt 6.8+: ask the platform too (Unknown: the system's)
-            wanted = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}.get(self.choice,
-                                                                                    Qt.ColorScheme.Unknown)
-            if hints.colorScheme() != wanted or self.choice == "system":
-                hints.blockSignals(True)  # our own request is not a change of the system's
-                hints.setColorScheme(wanted)
-                hints.blockSignals(False)
-        scheme = effective_scheme(self.choice, hints.colorScheme())
+        if not hasattr(hints, "setColorScheme"):
+            return
+        wanted = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}.get(self.choice, Qt.ColorScheme.Unknown)
+        hints.blockSignals(True)  # our own request is not the system changing its mind
+        try:
+            hints.setColorScheme(wanted)
+        finally:
+            hints.blockSignals(False)
+
+    def apply(self) -> None:
+        """Sets the application's palette for the choice (and, for 'system', the system's scheme)."""
+        scheme = effective_scheme(self.choice, self.system_scheme())
         QGuiApplication.setPalette(dark_palette() if scheme == "dark" else self._light)
         if scheme != self.scheme:
             self.scheme = scheme

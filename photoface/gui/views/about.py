@@ -14,10 +14,10 @@ def about_html(model: str, device: str, library_dir: str, version: str = __versi
     return (f"<h3>{APP_NAME} {escape(version)}</h3>"
             "<p>Finds the faces in your photos and groups them by person, privately, on this computer.</p>"
             "<table>"
-            f"<tr><td>Version</td><td>{escape(version)}</td></tr>"
-            f"<tr><td>Face model</td><td>{escape(model)}</td></tr>"
-            f"<tr><td>Device</td><td>{escape(device)}</td></tr>"
-            f"<tr><td>Library folder&nbsp;&nbsp;</td><td>{escape(library_dir)}</td></tr>"
+            f"<tr><td nowrap>Version</td><td>{escape(version)}</td></tr>"
+            f"<tr><td nowrap>Face&nbsp;model&nbsp;&nbsp;</td><td>{escape(model)}</td></tr>"
+            f"<tr><td nowrap>Device</td><td>{escape(device)}</td></tr>"
+            f"<tr><td nowrap>Library&nbsp;folder&nbsp;&nbsp;</td><td>{escape(library_dir)}</td></tr>"
             "</table>")
 
 

@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMenu, QPushButton, QVBoxLayout, QWidget
 
+from photoface.core.text import plural
 from photoface.gui.context import Context
 from photoface.gui.item_models import FacesModel, ItemRole
 from photoface.gui.views.flow import FlowLayout
@@ -84,7 +85,7 @@ class FacesPanel(QWidget):
             self.grid.clearSelection()
         confirmed = sum(f.state == "confirmed" for f in faces)
         accepted = sum(f.state == "accepted" for f in faces)
-        self.count_label.setText(f"{len(faces)} face{'s' if len(faces) != 1 else ''}"
+        self.count_label.setText(plural(len(faces), "face")
                                  + (f", {confirmed} confirmed, {accepted} accepted" if person_id else ""))
         self.legend.setVisible(person_id is not None)
         self._update()

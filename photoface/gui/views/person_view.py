@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCompleter, QLabel, QLineEdit, QPushButton, QTabWidget,
                                QVBoxLayout, QWidget)
 
+from photoface.core.text import plural
 from photoface.core.library.people import list_people, person_faces, person_names, person_photos
 from photoface.gui import prompts
 from photoface.gui.context import Context
@@ -63,7 +64,7 @@ class PersonView(QWidget):
         font = self.name_edit.font()
         font.setPointSizeF(font.pointSizeF() * 1.4)
         self.name_edit.setFont(font)
-        self.name_edit.setMinimumWidth(260)
+        self.name_edit.setMinimumWidth(300)
         self.name_edit.returnPressed.connect(self.commit_name)
         self._completer = QCompleter([], self.name_edit)
         self._completer.setCaseSensitivity(Qt.CaseInsensitive)
@@ -129,7 +130,7 @@ class PersonView(QWidget):
             self.name_edit.setText(s.name or "")
         self._named = s.id
         self._completer.model().setStringList([n for n in data["names"] if n != s.name])
-        self.info.setText(f"{s.faces} faces · {s.confirmed} confirmed · {len(data['photos'])} photos"
+        self.info.setText(f"{plural(s.faces, 'face')} · {s.confirmed} confirmed · {plural(len(data['photos']), 'photo')}"
                           + (" · hidden" if s.hidden else ""))
         self.hide_button.setText("S&how in People" if s.hidden else "&Hide")
         self.review_button.setText(f"Is this {s.name}? &Review…" if s.name else "&Review suggestions…")
@@ -154,6 +155,6 @@ class PersonView(QWidget):
         if self.summary is None:
             return
         if prompts.ask_yes_no(self, "Forget this person",
-                              f"Forget {self.summary.label}? Their {self.summary.faces} faces go back to "
+                              f"Forget {self.summary.label}? Their {plural(self.summary.faces, 'face')} go back to "
                               "Unsorted. You can undo this."):
             self.ctx.actions.forget(self.summary.id)

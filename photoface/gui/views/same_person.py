@@ -7,6 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
+from photoface.core.text import plural
 from photoface.core.albums import update as cluster
 from photoface.core.library.people import list_people
 from photoface.gui.context import Context
@@ -96,7 +97,7 @@ class SamePersonDialog(LoadsInBackground, QDialog):
             pm = self.ctx.thumbs.pixmap(p.cover_face_id) if p.cover_face_id else None
             if pm is not None and not pm.isNull():
                 self.pics[i].setPixmap(pm)
-            self.names[i].setText(f"<b>{p.label}</b><br>{p.faces} faces")
+            self.names[i].setText(f"<b>{p.label}</b><br>{plural(p.faces, 'face')}")
         self.status.setText(f"Pair {self.index + 1} of {len(self.pairs)} (distance {d:.2f})")
 
     def keyPressEvent(self, event) -> None:
