@@ -22,15 +22,17 @@ class ThumbnailCache(QObject):
 
     Attributes:
         loaded -- emitted (at most every ~30 ms) after thumbnails arrived.
-        capacity -- how many pixmaps are kept (least recently used go first).
+        capacity -- how many pixmaps are kept (least recently used go first): `capacity_1x` at a
+            device pixel ratio of 1, fewer on a HiDPI screen, where each holds dpr² the pixels
+            (the same ~300 MB: at 2.0, 6000 pixmaps took the People benchmark from 0.5 to 1.5 GB).
     """
 
     loaded = Signal()
     _arrived = Signal(int, QImage)
 
-    def __init__(self, lib_dir: str | Path, capacity: int = 6000, parent=None):
+    def __init__(self, lib_dir: str | Path, capacity_1x: int = 6000, parent=None):
         super().__init__(parent)
-        self.lib_dir, self.capacity = str(lib_dir), capacity
+        self.lib_dir = str(lib_dir)
         self._cache: collections.OrderedDict[int, QPixmap] = collections.OrderedDict()
         self._pending: collections.OrderedDict[int, None] = collections.OrderedDict()
         self._lock = threading.Condition()
@@ -44,6 +46,7 @@ class ThumbnailCache(QObject):
         self._notify.timeout.connect(self.loaded)
         screen = QGuiApplication.primaryScreen()
         self._dpr = screen.devicePixelRatio() if screen is not None else 1.0
+        self.capacity = max(1000, round(capacity_1x / max(1.0, self._dpr) ** 2))
 
     def pixmap(self, face_id: int) -> QPixmap | None:
         pm = self._cache.get(face_id)
