@@ -103,6 +103,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.thumbs = ThumbnailCache(library.root, parent=self)
+        self.thumbs.follow(self)  # crisp on the screen the window is on, also after a move
         self.actions = Actions(library, self)
         self.ctx = Context(library, self.actions, self.thumbs, self.open_photo, self.open_person,
                            self.add_manual_face)

@@ -119,3 +119,23 @@ def test_window_at_scale_factor(library_dir, tmp_path, scale, size):
     w, h, ratio = got["thumb"]
     assert ratio == pytest.approx(scale)
     assert max(w, h) == round(112 * scale)
+
+
+@pytest.mark.model
+def test_thumbnails_follow_the_screen_ratio(qtbot, make_window, library_dir):
+    """A window moved to a screen of another scale gets thumbnails decoded for it."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    win = make_window(library_dir)
+    face = win.people.model.items[0].cover_face_id
+    win.thumbs.set_device_pixel_ratio(2.0)
+    assert win.thumbs.pixmap(face) is None  # dropped with the old ratio; loading again
+    qtbot.waitUntil(lambda: win.thumbs.pixmap(face) is not None, timeout=10000)
+    pm = win.thumbs.pixmap(face)
+    assert pm.devicePixelRatio() == 2.0 and max(pm.width(), pm.height()) == 224
+    QApplication.sendEvent(win, QEvent(QEvent.DevicePixelRatioChange))  # what Qt sends on a move
+    assert win.thumbs.pixmap(face) is None or win.thumbs.pixmap(face).devicePixelRatio() == win.devicePixelRatioF()
+    qtbot.waitUntil(lambda: win.thumbs.pixmap(face) is not None, timeout=10000)
+    assert win.thumbs.pixmap(face).devicePixelRatio() == win.devicePixelRatioF()
+    wait_idle(qtbot, win)
