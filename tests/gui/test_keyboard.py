@@ -87,9 +87,11 @@ def test_review_dialogs_answer_bare_keys(qtbot, make_window, library_dir):
     assert len(list_people(win.library)) == before - 1
     assert not {a.id, b.id} <= {p.id for p in list_people(win.library)}
     assert same.index == 1 and same.current() is not None
+    qtbot.waitUntil(lambda: win.thumbs.pending() == 0)
+    qtbot.wait(50)
+    screenshot(same, "same-person-keys")
     qtbot.keyClick(same, Qt.Key_S)  # skip
     assert same.index == 2
-    screenshot(same, "same-person-keys")
     same.close()
 
 
