@@ -14,8 +14,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Starts the app (the window); `make run ARGS="~/Pictures"` also scans that folder.
+# Starts the app (the window); `make run ARGS="~/Pictures"` also scans that folder. It first checks
+# the system libraries Qt's X11 platform needs and names any missing (photoface/gui/qt_libs.py).
 run: $(STAMP)
+	@$(BIN)/python -m photoface.gui.qt_libs
 	$(BIN)/photoface $(ARGS)
 
 test: $(STAMP)

@@ -1,13 +1,14 @@
 """The People view at scale: 10k persons / 100k faces. Prints one JSON line per result.
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python -m benchmarks.gui [--persons 10000] [--faces 100000]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python -m benchmarks.gui [--persons 10000] [--faces 100000] [--scale 2]
 
 Real thumbnails come from lfw_subset scanned into a library (cached under benchmarks/out/);
 the persons, faces and embeddings are synthetic rows inserted in one transaction. Targets: the
 People view shows (model filled and painted) in < 1 s, no frame > 50 ms while scrolling to the end
 (a frame: one scroll step with its paint; the event-loop passes between steps, where arriving
 thumbnails repaint, are reported as "between"). `uptime`'s load average is printed with the times:
-the machine may be shared.
+the machine may be shared. `--scale` sets QT_SCALE_FACTOR (a HiDPI screen: 4× the pixels at 2.0,
+thumbnails decoded at the device's pixels).
 """
 
 from __future__ import annotations
@@ -76,8 +77,11 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=10_000)
     parser.add_argument("--faces", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="keep the filled library (for profiling)")
+    parser.add_argument("--scale", type=float, default=None, help="QT_SCALE_FACTOR, e.g. 2 (default: Qt's)")
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if args.scale is not None:
+        os.environ["QT_SCALE_FACTOR"] = str(args.scale)  # read when the QApplication starts
 
     work = Path(tempfile.mkdtemp(prefix="photoface-gui-bench-"))
     try:
@@ -135,7 +139,7 @@ def _measure(lib_dir: Path, work: Path, args) -> None:
         time.sleep(0.001)
     with_thumbs = time.perf_counter() - t0
     emit({"bench": "gui", "what": "people_view_show", "persons": args.persons, "faces": args.faces,
-          "show_s": round(shown, 3), "show_with_thumbnails_s": round(with_thumbs, 3), "target_s": 1.0,
+          "scale": win.devicePixelRatioF(), "show_s": round(shown, 3), "show_with_thumbnails_s": round(with_thumbs, 3), "target_s": 1.0,
           "loadavg_1m": round(load[0], 2)})
 
     # Scroll to the end a step at a time. A frame = the scroll, its paint and the events it causes.
@@ -165,7 +169,8 @@ def _measure(lib_dir: Path, work: Path, args) -> None:
         return round(1000 * values[min(len(values) - 1, int(len(values) * q))], 1)
 
     wall, cpu = [f[0] for f in frames], [f[1] for f in frames]
-    emit({"bench": "gui", "what": "people_view_scroll", "persons": args.persons, "frames": len(frames),
+    emit({"bench": "gui", "what": "people_view_scroll", "persons": args.persons, "scale": win.devicePixelRatioF(),
+          "frames": len(frames),
           "worst_frame_ms": ms(wall, 1), "p95_frame_ms": ms(wall, 0.95), "median_frame_ms": ms(wall, 0.5),
           "worst_between_ms": ms([b[0] for b in between], 1),
           "median_frame_cpu_ms": ms(cpu, 0.5), "worst_frame_cpu_ms": ms(cpu, 1),

@@ -187,7 +187,7 @@ class Actions(QObject):
             return None
         names = [n for _, n in person_names(self.library)]
         name = prompts.ask_text(self.parent_widget, "Move to…",
-                                f"Move {len(face_ids)} face(s) to (a name; a new name makes a new person):",
+                                f"Move {_faces(face_ids)} to (a name; a new name makes a new person):",
                                 names)
         return self.move_to_name(face_ids, name) if name else None
 

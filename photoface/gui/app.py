@@ -47,6 +47,12 @@ def main(folders: list[str] | None = None, library_dir: str | None = None) -> in
     """Opens the window on the library (default: the user's); scans `folders` if given."""
     multiprocessing.freeze_support()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from photoface.gui.qt_libs import check as check_qt_libs
+
+    missing_libs = check_qt_libs()  # before Qt: its own error names no library
+    if missing_libs:
+        print(missing_libs, file=sys.stderr)
+        return 1
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from photoface.core.errors import StoreError

@@ -12,6 +12,7 @@ from PySide6.QtCore import QRectF, QSize, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPainterPath, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate
 
+from photoface.core.text import plural
 from photoface.gui.thumbnails import ThumbnailCache
 
 CONFIRMED = QColor("#2e9d48")
@@ -140,7 +141,7 @@ class TileDelegate(QStyledItemDelegate):
         sub = QColor(text_colour)
         sub.setAlphaF(0.7)
         painter.setPen(sub)
-        count = f"{person.faces} face" + ("s" if person.faces != 1 else "")
+        count = plural(person.faces, "face")
         if person.hidden:
             count += " · hidden"
         painter.drawText(QRectF(rect.x() + 2, y + fm.height(), rect.width() - 4, fm.height()),

@@ -11,6 +11,7 @@ import json
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QSortFilterProxyModel, Qt, Signal
 
+from photoface.core.text import plural
 from photoface.core.library.people import FaceInfo, PersonSummary
 from photoface.gui.thumbnails import THUMB_LOGICAL_PX
 
@@ -130,9 +131,9 @@ class PeopleModel(_DropModel):
                 icon = self._icons[p.cover_face_id] = QIcon(pm)
             return icon
         if role == Qt.ToolTipRole:
-            return f"{p.label}: {p.faces} faces ({p.confirmed} confirmed)"
+            return f"{p.label}: {plural(p.faces, 'face')} ({p.confirmed} confirmed)"
         if role == Qt.AccessibleTextRole:
-            return f"{p.label}, {p.faces} faces"
+            return f"{p.label}, {plural(p.faces, 'face')}"
         if role == IdRole:
             return p.id
         if role == FaceIdRole:

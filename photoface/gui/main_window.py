@@ -7,12 +7,12 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QLabel, QListView, QListWidget,
-                               QMainWindow, QMessageBox, QProgressBar, QPushButton, QSplitter, QStackedWidget,
+                               QMainWindow, QProgressBar, QPushButton, QSplitter, QStackedWidget,
                                QVBoxLayout, QWidget)
 
-from photoface import APP_NAME, __version__
+from photoface import APP_NAME
 from photoface.core.config import model_version
 from photoface.core.library.people import dismissed_faces, list_people, shared_photos, unsorted_faces, person_faces
 from photoface.core.library.store import Library
@@ -26,6 +26,8 @@ from photoface.gui.resources import app_icon
 from photoface.gui.scan_controller import ScanController, StatusWidgets
 from photoface.gui.settings import ui_settings
 from photoface.gui.thumbnails import ThumbnailCache
+from photoface.gui.theme import Theme
+from photoface.gui.views.about import show_about
 from photoface.gui.views.dialogs import ErrorsDialog, SharedPhotosDialog
 from photoface.gui.views.unsorted_view import UnsortedView
 from photoface.gui.views.folders_view import FoldersView
@@ -36,6 +38,8 @@ from photoface.gui.views.photo_view import PhotoDialog
 from photoface.gui.views.preferences import PreferencesDialog
 from photoface.gui.views.review_dialog import ReviewDialog
 from photoface.gui.views.same_person import SamePersonDialog
+from photoface.gui.views.shortcuts_sheet import ShortcutsDialog
+from photoface.gui.window_geometry import first_geometry
 from photoface.gui.workers import ProcessJob, ThreadJob
 
 log = logging.getLogger(__name__)
@@ -101,6 +105,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.thumbs = ThumbnailCache(library.root, parent=self)
+        self.thumbs.follow(self)  # crisp on the screen the window is on, also after a move
         self.actions = Actions(library, self)
         self.ctx = Context(library, self.actions, self.thumbs, self.open_photo, self.open_person,
                            self.add_manual_face)
@@ -113,6 +118,7 @@ class MainWindow(QMainWindow):
         self._reload_timer.setSingleShot(True)
         self._reload_timer.setInterval(30)
         self._reload_timer.timeout.connect(self.reload_all)
+        self.theme = Theme(self.qsettings, self)
         self._build_views()
         self._build_menus()
         self._build_status()
@@ -160,7 +166,9 @@ class MainWindow(QMainWindow):
         self.nav.setFixedHeight(self.nav.sizeHintForRow(0) * len(NAV) + 2 * self.nav.frameWidth() + 6)
         self.nav.currentRowChanged.connect(lambda row: row >= 0 and self.show_view(NAV[row]))
         sl.addWidget(self.nav)
-        sl.addWidget(QLabel("People (drop faces or persons on a name)"))
+        side_label = QLabel("People (drop faces or persons on a name)")
+        side_label.setWordWrap(True)
+        sl.addWidget(side_label)
         self.side_proxy = NameFilter(self)
         self.side_proxy.setSourceModel(self.people.model)
         self.side_list = QListView()
@@ -219,7 +227,25 @@ class MainWindow(QMainWindow):
         m = mb.addMenu("&View")
         for i, name in enumerate(NAV):
             self._menu_action(m, name, lambda checked=False, n=name: self.show_view(n), f"Ctrl+{i + 1}")
+        # Esc, Alt+Left (the platform's Back) and Backspace, as in a browser or a file manager;
+        # a line edit keeps Backspace (it claims the key before shortcuts are looked up).
+        self.back_action = self._menu_action(m, "&Back to People", self.go_back)
+        self.back_action.setShortcuts([QKeySequence("Esc"), QKeySequence("Alt+Left"), QKeySequence("Backspace")])
+        m.addSeparator()
+        self.fullscreen_action = self._menu_action(m, "&Full Screen", self.toggle_full_screen, "F11")
+        self.fullscreen_action.setCheckable(True)
+        colours = m.addMenu("&Colours")
+        self.scheme_actions = {}
+        group = QActionGroup(self)
+        for choice, label in (("system", "Like the &System"), ("light", "&Light"), ("dark", "&Dark")):
+            act = colours.addAction(label)
+            act.setCheckable(True)
+            act.setChecked(self.theme.choice == choice)
+            act.triggered.connect(lambda checked=False, c=choice: self.theme.set_choice(c))
+            group.addAction(act)
+            self.scheme_actions[choice] = act
         m = mb.addMenu("&Help")
+        self._menu_action(m, "&Keyboard Shortcuts…", self.show_shortcuts, "F1")
         self._menu_action(m, "&About photoface", self.show_about)
 
     def _build_status(self) -> None:
@@ -259,10 +285,8 @@ class MainWindow(QMainWindow):
 
     def _restore_state(self) -> None:
         geometry = self.qsettings.value("window/geometry")
-        if isinstance(geometry, (QByteArray, bytes)):
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1200, 800)
+        if not (isinstance(geometry, (QByteArray, bytes)) and self.restoreGeometry(geometry)):
+            self.setGeometry(first_geometry(self.screen().availableGeometry(), self.minimumSizeHint()))
         splitter = self.qsettings.value("window/splitter")
         if isinstance(splitter, (QByteArray, bytes)):
             self.splitter.restoreState(splitter)
@@ -437,10 +461,28 @@ class MainWindow(QMainWindow):
                 if prompts.ask_yes_no(self, "Regroup faces", "Regroup the faces with the new settings now?"):
                     self.run_cluster(full=True)
 
-    def show_about(self) -> None:
-        QMessageBox.about(self, f"About {APP_NAME}",
-                          f"<b>{APP_NAME}</b> {__version__}<br>Finds the faces in your photos and groups them "
-                          f"by person, privately, on this computer.<br>Library: {self.library.root}")
+    def show_about(self):
+        device = self.device_label.text().removeprefix("Device: ")
+        if device in ("…", ""):
+            device = "not known yet (found when the face models first load)"
+        return show_about(self, self.model_label.text().removeprefix("Model: "), device, str(self.library.root))
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        dlg = ShortcutsDialog(self)
+        self._keep(dlg)
+        return dlg
+
+    def go_back(self) -> None:
+        """From a person back to People (Esc, Alt+Left, Backspace); elsewhere nothing."""
+        if self.current_view == "Person":
+            self.show_view("People")
+
+    def toggle_full_screen(self) -> None:
+        if self.isFullScreen():
+            self.showNormal()
+        else:
+            self.showFullScreen()
+        self.fullscreen_action.setChecked(self.isFullScreen())
 
     def _job_failed(self, what: str, message: str, details: str) -> None:
         prompts.show_error(self, what, f"{what} failed: {message}", details or None)

@@ -129,7 +129,7 @@ class ScanController(QObject):
         self.w.progress.setValue(int(p["files_done"]))
         self.w.progress.setFormat(f"{p['files_done']}/{p['files_total']}")
         self.w.state.setText(
-            f"Scanning: {p['files_done']} of {p['files_total']} files · {p['faces']} faces · "
+            f"Scanning: {p['files_done']} of {plural(p['files_total'], 'file')} · {plural(p['faces'], 'face')} · "
             f"{p['rate']:.1f} files/s · {duration(p['eta_s'])} left" + self._queued_suffix())
 
     def _step_progress(self, done: int, total: int) -> None:

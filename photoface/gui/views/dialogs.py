@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHeaderView, QLabel, QTableWidget, QTableWidgetItem,
                                QVBoxLayout)
 
+from photoface.core.text import plural
 from photoface.core.library.store import Library
 from photoface.gui.context import Context
 from photoface.gui.views.photo_list import PhotoList, PhotoRow
@@ -19,7 +20,7 @@ class ErrorsDialog(QDialog):
         rows = library.errors()
         self.setWindowTitle("Files that could not be read")
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"{len(rows)} file(s) could not be read. They are skipped; fix or remove them "
+        layout.addWidget(QLabel(f"{plural(len(rows), 'file')} could not be read. They are skipped; fix or remove them "
                                 "and rescan." if rows else "Every file was read."))
         self.table = QTableWidget(len(rows), 2)
         self.table.setHorizontalHeaderLabels(["File", "Reason"])
@@ -45,7 +46,7 @@ class SharedPhotosDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Photos together")
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"<b>{len(rows)}</b> photo(s) with " + ", ".join(names)
+        layout.addWidget(QLabel(f"<b>{plural(len(rows), 'photo')}</b> with " + ", ".join(names)
                                 if rows else "No photo shows all of " + ", ".join(names) + "."))
         self.list = PhotoList(ctx.thumbs)
         self.list.set_rows(rows)

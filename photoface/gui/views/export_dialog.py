@@ -7,6 +7,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QProgressBar,
                                QPushButton, QVBoxLayout)
 
+from photoface.core.text import plural
 from photoface.gui.workers import ThreadJob
 
 MODES = [("Copy the photos (safe everywhere)", "copy"),
@@ -123,7 +124,7 @@ class ExportDialog(QDialog):
         if self._seen["total"]:
             self.progress.setRange(0, self._seen["total"])
             self.progress.setValue(self._seen["done"])
-            self.status.setText(f"Exporting… {self._seen['done']} of {self._seen['total']} photos")
+            self.status.setText(f"Exporting… {self._seen['done']} of {plural(self._seen['total'], 'photo')}")
 
     def _done(self, report) -> None:
         self.report = report

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QMenu, QPushButton, QVBoxLayout, QWidget
 
+from photoface.core.text import plural
 from photoface.gui.context import Context
 from photoface.gui.item_models import FacesModel, ItemRole
+from photoface.gui.views.flow import FlowLayout
 from photoface.gui.views.grids import Grid
+from photoface.gui.views.shortcuts_sheet import SCOPE
 
 
 class FacesPanel(QWidget):
@@ -27,7 +30,7 @@ class FacesPanel(QWidget):
         self.model = FacesModel(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        bar = QHBoxLayout()
+        bar = FlowLayout()  # wraps at a narrow window instead of setting its minimum width
         self.buttons: dict[str, QPushButton] = {}
         self._actions: dict[str, QAction] = {}
         spec = [
@@ -50,10 +53,10 @@ class FacesPanel(QWidget):
             if shortcut:
                 act.setShortcut(QKeySequence(shortcut))
                 act.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+                act.setProperty(SCOPE, "Faces (of a person, or Unsorted)")
             act.triggered.connect(slot)
             self.addAction(act)
             self._actions[key] = act
-        bar.addStretch(1)
         self.count_label = QLabel()
         bar.addWidget(self.count_label)
         layout.addLayout(bar)
@@ -82,7 +85,7 @@ class FacesPanel(QWidget):
             self.grid.clearSelection()
         confirmed = sum(f.state == "confirmed" for f in faces)
         accepted = sum(f.state == "accepted" for f in faces)
-        self.count_label.setText(f"{len(faces)} face{'s' if len(faces) != 1 else ''}"
+        self.count_label.setText(plural(len(faces), "face")
                                  + (f", {confirmed} confirmed, {accepted} accepted" if person_id else ""))
         self.legend.setVisible(person_id is not None)
         self._update()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import collections
 
-from PySide6.QtCore import QPoint, QRect, QSize, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QPoint, QRect, QSize, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QFont, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyleOptionViewItem
 
@@ -175,6 +175,15 @@ class Grid(QListView):
             return
         super().keyPressEvent(event)
 
+    def selectionCommand(self, index, event=None):
+        # In an ExtendedSelection view Ctrl means "move the focus only": Ctrl+Home/End moved the
+        # dotted focus to the first/last tile and left the selection behind, so the next action
+        # went to tiles the user no longer looked at. They select like Home/End (Shift still extends).
+        if event is not None and event.type() == QEvent.KeyPress \
+                and event.key() in (Qt.Key_Home, Qt.Key_End) and event.modifiers() == Qt.ControlModifier:
+            return QItemSelectionModel.ClearAndSelect
+        return super().selectionCommand(index, event)
+
     def selected_ids(self) -> list[int]:
         return [i.data(IdRole) for i in sorted(self.selectionModel().selectedIndexes(), key=lambda i: i.row())]
 
@@ -183,7 +192,7 @@ class Grid(QListView):
 
     def select_ids(self, ids) -> None:
         """Selects the rows holding these ids (after a reload)."""
-        from PySide6.QtCore import QItemSelection, QItemSelectionModel
+        from PySide6.QtCore import QItemSelection
 
         model = self.model()
         source = model.sourceModel() if isinstance(model, QSortFilterProxyModel) else model

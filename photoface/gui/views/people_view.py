@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QLineEdit, QMenu, QPushButton, QVBoxLayout, QWidget
 
 from photoface.core.library.people import list_people
 from photoface.gui import prompts
 from photoface.gui.context import Context
 from photoface.gui.item_models import NameFilter, PeopleModel
+from photoface.gui.views.flow import FlowLayout
 from photoface.gui.views.grids import Grid
+from photoface.gui.views.shortcuts_sheet import SCOPE
 from photoface.gui.workers import ThreadJob
 
 
@@ -39,16 +41,15 @@ class PeopleView(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 4)
-        bar = QHBoxLayout()
+        bar = FlowLayout()  # wraps at a narrow window instead of setting its minimum width
         self.title = QLabel("<b>Hidden people</b>" if hidden else "<b>People</b>")
         bar.addWidget(self.title)
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Filter by name…")
         self.filter.setClearButtonEnabled(True)
-        self.filter.setMaximumWidth(260)
+        self.filter.setMinimumWidth(200)
         self.filter.textChanged.connect(self.proxy.set_text)
         bar.addWidget(self.filter)
-        bar.addStretch(1)
         self.merge_button = QPushButton("&Merge")
         self.merge_button.setToolTip("Merge the selected persons into one (or drag a person onto another)")
         self.merge_button.clicked.connect(self.merge_selected)
@@ -84,6 +85,7 @@ class PeopleView(QWidget):
         rename = QAction("Rename", self.grid)
         rename.setShortcut(QKeySequence(Qt.Key_F2))
         rename.setShortcutContext(Qt.WidgetShortcut)
+        rename.setProperty(SCOPE, "Hidden people (grid)" if hidden else "People (grid)")
         rename.triggered.connect(self.rename_current)
         self.grid.addAction(rename)
         self._update_buttons()

@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCompleter, QHBoxLayout, QLabel, QLineEdit, QPushButton, QTabWidget,
+from PySide6.QtWidgets import (QCompleter, QLabel, QLineEdit, QPushButton, QTabWidget,
                                QVBoxLayout, QWidget)
 
+from photoface.core.text import plural
 from photoface.core.library.people import list_people, person_faces, person_names, person_photos
 from photoface.gui import prompts
 from photoface.gui.context import Context
 from photoface.gui.views.faces_panel import FacesPanel
+from photoface.gui.views.flow import FlowLayout
 from photoface.gui.views.photo_list import PhotoList, PhotoRow
 from photoface.gui.workers import ThreadJob
 
@@ -51,8 +53,10 @@ class PersonView(QWidget):
         self._named: int | None = None  # the person whose name the field shows
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 4)
-        head = QHBoxLayout()
+        # One wrapping row: at a narrow window the buttons move under the name, not off screen.
+        head = FlowLayout()
         back = QPushButton("← People")
+        back.setToolTip("Back to People (Esc, Alt+Left, Backspace)")
         back.clicked.connect(self.back_requested)
         head.addWidget(back)
         self.name_edit = QLineEdit()
@@ -60,7 +64,7 @@ class PersonView(QWidget):
         font = self.name_edit.font()
         font.setPointSizeF(font.pointSizeF() * 1.4)
         self.name_edit.setFont(font)
-        self.name_edit.setMinimumWidth(280)
+        self.name_edit.setMinimumWidth(300)
         self.name_edit.returnPressed.connect(self.commit_name)
         self._completer = QCompleter([], self.name_edit)
         self._completer.setCaseSensitivity(Qt.CaseInsensitive)
@@ -68,7 +72,6 @@ class PersonView(QWidget):
         head.addWidget(self.name_edit)
         self.info = QLabel()
         head.addWidget(self.info)
-        head.addStretch(1)
         self.review_button = QPushButton("Is this…? &Review suggestions")
         self.review_button.clicked.connect(lambda: self.person_id and self.review_requested.emit(self.person_id))
         self.hide_button = QPushButton("&Hide")
@@ -127,7 +130,7 @@ class PersonView(QWidget):
             self.name_edit.setText(s.name or "")
         self._named = s.id
         self._completer.model().setStringList([n for n in data["names"] if n != s.name])
-        self.info.setText(f"{s.faces} faces · {s.confirmed} confirmed · {len(data['photos'])} photos"
+        self.info.setText(f"{plural(s.faces, 'face')} · {s.confirmed} confirmed · {plural(len(data['photos']), 'photo')}"
                           + (" · hidden" if s.hidden else ""))
         self.hide_button.setText("S&how in People" if s.hidden else "&Hide")
         self.review_button.setText(f"Is this {s.name}? &Review…" if s.name else "&Review suggestions…")
@@ -152,6 +155,6 @@ class PersonView(QWidget):
         if self.summary is None:
             return
         if prompts.ask_yes_no(self, "Forget this person",
-                              f"Forget {self.summary.label}? Their {self.summary.faces} faces go back to "
+                              f"Forget {self.summary.label}? Their {plural(self.summary.faces, 'face')} go back to "
                               "Unsorted. You can undo this."):
             self.ctx.actions.forget(self.summary.id)

@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor, QDesktopServices, QFontMetrics, QImage, QImage
 from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QPushButton, QRubberBand, QSizePolicy,
                                QVBoxLayout, QWidget)
 
+from photoface.core.text import plural
 from photoface.core.library.people import photo_faces
 from photoface.gui import prompts
 from photoface.gui.context import Context
@@ -225,7 +226,7 @@ class PhotoDialog(QDialog):
         self.canvas.update()
         path = self.paths[0] if self.paths else "(not on disk)"
         named = sorted({f.person_name for f in data["faces"] if f.person_name})
-        self.caption.setText(f"{path}\n{len(data['faces'])} faces" + (f": {', '.join(named)}" if named else ""))
+        self.caption.setText(f"{path}\n{plural(len(data['faces']), 'face')}" + (f": {', '.join(named)}" if named else ""))
         self.setWindowTitle(os.path.basename(path))
         self.open_button.setEnabled(bool(self.paths))
         self.folder_button.setEnabled(bool(self.paths))

@@ -1,7 +1,8 @@
 """“Is this NAME?”: a person's most likely faces, a page at a time, answered Yes or No.
 
-Keyboard: arrows move, Y / N answer the current face, A says yes to every unanswered face of
-the page, Enter (or Space) goes to the next page, Esc closes. Yes = confirm, No = reject.
+Keyboard (views/review_keys): arrows move, Y / N answer the current face, S skips it, A says yes
+to every unanswered face of the page, Enter (or Space) goes to the next page, Esc closes.
+Yes = confirm, No = reject.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from photoface.gui.context import Context
 from photoface.gui.item_models import FacesModel
 from photoface.gui.views.grids import Grid
 from photoface.gui.views.loading import LoadsInBackground
+from photoface.gui.views.review_keys import review_command
 
 PAGE = 12
 
@@ -48,7 +50,9 @@ class ReviewDialog(LoadsInBackground, QDialog):
         layout = QVBoxLayout(self)
         self.title = QLabel(f"<h2>Is this {name}?</h2>")
         layout.addWidget(self.title)
-        self.help = QLabel("Y = yes, N = no, A = yes to all on this page, Enter = next page, arrows move.")
+        self.help = QLabel("Y = yes, N = no, S = skip, A = yes to all on this page, Enter = next page, "
+                           "arrows move.")
+        self.help.setWordWrap(True)
         layout.addWidget(self.help)
         self.model = FacesModel(self)
         self.grid = Grid(ctx.thumbs, "face", 120, self)
@@ -63,12 +67,14 @@ class ReviewDialog(LoadsInBackground, QDialog):
         self.yes_button.clicked.connect(lambda: self.answer_current(True))
         self.no_button = QPushButton("&No")
         self.no_button.clicked.connect(lambda: self.answer_current(False))
+        self.skip_button = QPushButton("&Skip")
+        self.skip_button.clicked.connect(self.skip_current)
         self.all_button = QPushButton("Yes to &all on this page")
         self.all_button.clicked.connect(self.yes_to_page)
         self.next_button = QPushButton("Next page →")
         self.next_button.clicked.connect(self.next_page)
         self.status = QLabel()
-        for w in (self.yes_button, self.no_button, self.all_button):
+        for w in (self.yes_button, self.no_button, self.skip_button, self.all_button):
             w.setFocusPolicy(Qt.NoFocus)  # the grid keeps the keyboard
             bar.addWidget(w)
         bar.addStretch(1)
@@ -103,7 +109,7 @@ class ReviewDialog(LoadsInBackground, QDialog):
             self.status.setText(f"Page {self.page + 1} of {pages}")
             self.grid.setCurrentIndex(self.model.index(0))
         self.grid.setFocus()
-        for b in (self.yes_button, self.no_button, self.all_button):
+        for b in (self.yes_button, self.no_button, self.skip_button, self.all_button):
             b.setEnabled(bool(faces))
         self.next_button.setText("Next page →" if self.page + 1 < pages else "Done")
 
@@ -125,8 +131,12 @@ class ReviewDialog(LoadsInBackground, QDialog):
         if face is None:
             return
         self.answer(face, yes)
+        self.skip_current()
+
+    def skip_current(self) -> None:
+        """Leaves the current face unanswered and moves on to the next one."""
         row = self.grid.currentIndex().row()
-        if row + 1 < self.model.rowCount():
+        if 0 <= row and row + 1 < self.model.rowCount():
             self.grid.setCurrentIndex(self.model.index(row + 1))
 
     def yes_to_page(self) -> None:
@@ -143,24 +153,18 @@ class ReviewDialog(LoadsInBackground, QDialog):
         self.page += 1
         self._show_page()
 
-    def _key(self, key) -> bool:
-        if key == Qt.Key_Y:
-            self.answer_current(True)
-        elif key == Qt.Key_N:
-            self.answer_current(False)
-        elif key == Qt.Key_A:
-            self.yes_to_page()
-        elif key in (Qt.Key_Return, Qt.Key_Enter, Qt.Key_Space):
-            self.next_page()
-        else:
+    def _command(self, command: str | None) -> bool:
+        if command is None:
             return False
+        {"yes": lambda: self.answer_current(True), "no": lambda: self.answer_current(False),
+         "skip": self.skip_current, "all": self.yes_to_page, "next": self.next_page}[command]()
         return True
 
     def eventFilter(self, obj, event) -> bool:
-        if event.type() == QEvent.KeyPress and event.modifiers() in (Qt.NoModifier, Qt.KeypadModifier):
-            return self._key(event.key())
+        if event.type() == QEvent.KeyPress:
+            return self._command(review_command(event))
         return super().eventFilter(obj, event)
 
     def keyPressEvent(self, event) -> None:
-        if not self._key(event.key()):
+        if not self._command(review_command(event)):
             super().keyPressEvent(event)

@@ -1,15 +1,18 @@
 """“Same person?”: pairs of persons that look like one, from cluster.merge_suggestions.
-Merge (M), Not the same (N), Skip (S)."""
+Bare keys as in every review dialog (views/review_keys): Y merges, N says not the same, S or
+Enter skips to the next pair, Esc closes."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
+from photoface.core.text import plural
 from photoface.core.albums import update as cluster
 from photoface.core.library.people import list_people
 from photoface.gui.context import Context
 from photoface.gui.views.loading import LoadsInBackground
+from photoface.gui.views.review_keys import review_command
 
 
 def _load_pairs(lib) -> list[tuple]:
@@ -47,6 +50,7 @@ class SamePersonDialog(LoadsInBackground, QDialog):
         layout.addLayout(grid)
         self.status = QLabel("Looking for look-alike persons…")
         layout.addWidget(self.status)
+        layout.addWidget(QLabel("Y = merge, N = not the same, S or Enter = skip, Esc = close."))
         bar = QHBoxLayout()
         self.merge_button = QPushButton("&Merge")
         self.merge_button.clicked.connect(self.merge)
@@ -56,6 +60,10 @@ class SamePersonDialog(LoadsInBackground, QDialog):
         self.skip_button.clicked.connect(self.skip)
         close = QPushButton("Close")
         close.clicked.connect(self.accept)
+        for b in (self.merge_button, self.no_button, self.skip_button, close):
+            # No button takes the keyboard (nor Enter as a default button): the bare keys are the dialog's.
+            b.setFocusPolicy(Qt.NoFocus)
+            b.setAutoDefault(False)
         for b in (self.merge_button, self.no_button, self.skip_button):
             bar.addWidget(b)
         bar.addStretch(1)
@@ -89,8 +97,17 @@ class SamePersonDialog(LoadsInBackground, QDialog):
             pm = self.ctx.thumbs.pixmap(p.cover_face_id) if p.cover_face_id else None
             if pm is not None and not pm.isNull():
                 self.pics[i].setPixmap(pm)
-            self.names[i].setText(f"<b>{p.label}</b><br>{p.faces} faces")
+            self.names[i].setText(f"<b>{p.label}</b><br>{plural(p.faces, 'face')}")
         self.status.setText(f"Pair {self.index + 1} of {len(self.pairs)} (distance {d:.2f})")
+
+    def keyPressEvent(self, event) -> None:
+        command = review_command(event)
+        if command is None:
+            super().keyPressEvent(event)
+            return
+        action = {"yes": self.merge, "no": self.not_same, "skip": self.skip, "next": self.skip}.get(command)
+        if action is not None and self.current() is not None:
+            action()
 
     def merge(self) -> None:
         pair = self.current()
