@@ -80,6 +80,51 @@ def test_acceptance_rule():
     assert accept(Figures(0.95, 4, 20, 3), Figures(0.96, 4, 20, 2))[0]
 
 
+def test_acceptance_rule_refuses_a_model_that_forgets_strangers():
+    """Issue 16: a model that tells the held-out persons (people it never learnt) apart less well,
+    by more than 0.005 AUC, is refused, however much it gains on the user's persons."""
+    before = Figures(0.95, 4, 20, stranger_auc=0.950, stranger_faces=12)
+    ok, reason = accept(before, Figures(0.99, 1, 20, stranger_auc=0.944, stranger_faces=12))
+    assert not ok and "did not learn from" in reason and "0.9500" in reason and "0.9440" in reason
+    ok, reason = accept(before, Figures(0.99, 1, 20, stranger_auc=0.946, stranger_faces=12))
+    assert ok and "0.9500 -> 0.9460" in reason                  # within 0.005
+    # Against the shipped model too: models in a row cannot each lose a little.
+    shipped = Figures(0.93, 5, 20, stranger_auc=0.960, stranger_faces=12)
+    assert not accept(before, Figures(0.99, 1, 20, stranger_auc=0.952, stranger_faces=12), shipped)[0]
+    assert accept(before, Figures(0.99, 1, 20, stranger_auc=0.956, stranger_faces=12), shipped)[0]
+    # No held-out persons: the rule is the old one.
+    assert accept(Figures(0.95, 4, 20), Figures(0.96, 3, 20))[0]
+
+
+def test_plan_holds_out_the_two_smallest_persons_and_samples_untouched_faces(tmp_path):
+    lib, ids, labels = _fake_library(tmp_path, 6, 10)
+    review = Review(lib)
+    sizes = [9, 8, 7, 5, 4, 3]      # the last has too few faces to be held out
+    pids = [review.split(ids[p * 10:p * 10 + n], f"P{p}") for p, n in enumerate(sizes)]
+    review.reject([ids[9]], pids[1])
+    data = plan_training(lib, seed=0)
+    assert set(data.holdout_person.tolist()) == {pids[3], pids[4]} and data.holdout_note == ""
+    assert sorted(data.holdout_face_ids.tolist()) == ids[30:35] + ids[40:44]
+    assert not set(data.holdout_face_ids.tolist()) & set(data.face_ids.tolist())   # never trained on
+    assert set(data.person.tolist()) == {pids[0], pids[1], pids[2], pids[5]}
+    touched = {f for p, n in enumerate(sizes) for f in ids[p * 10:p * 10 + n]} | {ids[9]}
+    assert data.stranger_face_ids.tolist() == [f for f in ids if f not in touched]
+    assert data.summary()["holdout_persons"] == 2 and data.summary()["stranger_faces"] == 60 - len(touched)
+    assert plan_training(lib, seed=0, hold_out=False).holdout_face_ids.size == 0
+    lib.close()
+
+
+def test_plan_says_why_no_person_is_held_out(tmp_path):
+    lib, ids, labels = _fake_library(tmp_path, 4, 10)
+    review = Review(lib)
+    for p, n in enumerate([9, 8, 7, 3]):
+        review.split(ids[p * 10:p * 10 + n], f"P{p}")
+    data = plan_training(lib)
+    assert data.holdout_face_ids.size == 0 and data.persons == 4
+    assert "4 people with 4 or more" in data.holdout_note and "has 3" in data.holdout_note
+    lib.close()
+
+
 def test_validation_counts_wrong_suggestions_for_known_persons():
     """Two tight persons and a rejected face sitting on the first: the albums suggest it back
     (rejections are not enforced here on purpose: they measure the model), and a validation face
@@ -212,13 +257,16 @@ def test_finetune_learns_and_saves_a_model_that_round_trips(tuned, tmp_path):
     from photoface.core.learning.reembed import decode_crop
 
     lib, result = tuned
-    assert result.data["persons"] == 10 and result.data["rejected_faces"] == 1
+    # Two of the ten persons are held out of training for the stranger check (issue 16).
+    assert result.data["persons"] == 8 and result.data["holdout_persons"] == 2
+    assert result.data["rejected_faces"] == 1 and result.data["stranger_faces"] > 0
+    assert result.after.stranger_auc is not None and result.after.stranger_faces == 12
     first, last = result.history[0], min(result.history[1:], key=lambda h: h["loss"])
     assert last["loss"] < first["loss"], result.history  # the loss on fixed training faces went down
     assert result.best_step > 0 and result.model_id is not None, result.history
     assert result.after.auc >= result.before.auc - 0.01
     saved = models.get_model(lib, result.model_id)
-    assert saved.info["blocks_trained"] == 0 and saved.info["data"]["persons"] == 10
+    assert saved.info["blocks_trained"] == 0 and saved.info["data"]["persons"] == 8
     weights = lib.models_dir / result.model_id / "facenet.weights.h5"
     embedder = FaceEmbedder(weights=weights)
     assert embedder.weights_id == result.model_id
