@@ -88,13 +88,15 @@ class FineTuneResult:
 
     def table(self) -> str:
         """The before/after table, as text."""
-        lines = [f"{'model':24} {'val AUC':>8} {'ops to clean':>13} {'wrong':>6} {'faces':>6}"]
+        lines = [f"{'model':24} {'val AUC':>8} {'ops to clean':>13} {'wrong':>6} {'faces':>6} {'held-out AUC':>13}"]
         rows = [("shipped", self.shipped)]
         if self.current_model != "shipped":
             rows.append((f"current ({self.current_model})", self.before))
         rows.append(("new" + (f" ({self.model_id})" if self.model_id else ""), self.after))
         for name, f in rows:
-            lines.append(f"{name:24} {f.auc:8.4f} {f.ops_to_clean:13d} {f.wrong_suggestions:6d} {f.faces:6d}")
+            held = "-" if f.stranger_auc is None else f"{f.stranger_auc:.4f}"
+            lines.append(f"{name:24} {f.auc:8.4f} {f.ops_to_clean:13d} {f.wrong_suggestions:6d} {f.faces:6d} "
+                         f"{held:>13}")
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
