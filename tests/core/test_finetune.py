@@ -191,6 +191,17 @@ def test_triplet_loss_semi_hard_and_hardest():
     assert float(viol_k) > float(violating)
 
 
+def test_distillation_loss_is_zero_when_unmoved_and_relational_allows_a_rotation():
+    from photoface.core.learning.triplet import _distill_loss
+
+    x, _ = identity_vectors(3, 4)
+    q, _ = np.linalg.qr(np.random.default_rng(0).normal(size=(512, 512)))
+    rotated = (x @ q).astype(np.float32)
+    assert float(_distill_loss(x, x, "embedding")) == pytest.approx(0.0, abs=1e-6)
+    assert float(_distill_loss(rotated, x, "embedding")) > 0.5          # every face moved
+    assert float(_distill_loss(rotated, x, "relational")) == pytest.approx(0.0, abs=1e-5)  # geometry kept
+
+
 def test_in_memory_albums_follow_anchors():
     x, labels = identity_vectors(4, 12, noise=0.3, seed=1)
     anchor = np.where(np.arange(len(x)) % 12 < 6, labels, -1)  # half of each identity confirmed
