@@ -80,6 +80,51 @@ def test_acceptance_rule():
     assert accept(Figures(0.95, 4, 20, 3), Figures(0.96, 4, 20, 2))[0]
 
 
+def test_acceptance_rule_refuses_a_model_that_forgets_strangers():
+    """Issue 16: a model that tells the held-out persons (people it never learnt) apart less well,
+    by more than 0.005 AUC, is refused, however much it gains on the user's persons."""
+    before = Figures(0.95, 4, 20, stranger_auc=0.950, stranger_faces=12)
+    ok, reason = accept(before, Figures(0.99, 1, 20, stranger_auc=0.944, stranger_faces=12))
+    assert not ok and "did not learn from" in reason and "0.9500" in reason and "0.9440" in reason
+    ok, reason = accept(before, Figures(0.99, 1, 20, stranger_auc=0.946, stranger_faces=12))
+    assert ok and "0.9500 -> 0.9460" in reason                  # within 0.005
+    # Against the shipped model too: models in a row cannot each lose a little.
+    shipped = Figures(0.93, 5, 20, stranger_auc=0.960, stranger_faces=12)
+    assert not accept(before, Figures(0.99, 1, 20, stranger_auc=0.952, stranger_faces=12), shipped)[0]
+    assert accept(before, Figures(0.99, 1, 20, stranger_auc=0.956, stranger_faces=12), shipped)[0]
+    # No held-out persons: the rule is the old one.
+    assert accept(Figures(0.95, 4, 20), Figures(0.96, 3, 20))[0]
+
+
+def test_plan_holds_out_the_two_smallest_persons_and_samples_untouched_faces(tmp_path):
+    lib, ids, labels = _fake_library(tmp_path, 6, 10)
+    review = Review(lib)
+    sizes = [9, 8, 7, 5, 4, 3]      # the last has too few faces to be held out
+    pids = [review.split(ids[p * 10:p * 10 + n], f"P{p}") for p, n in enumerate(sizes)]
+    review.reject([ids[9]], pids[1])
+    data = plan_training(lib, seed=0)
+    assert set(data.holdout_person.tolist()) == {pids[3], pids[4]} and data.holdout_note == ""
+    assert sorted(data.holdout_face_ids.tolist()) == ids[30:35] + ids[40:44]
+    assert not set(data.holdout_face_ids.tolist()) & set(data.face_ids.tolist())   # never trained on
+    assert set(data.person.tolist()) == {pids[0], pids[1], pids[2], pids[5]}
+    touched = {f for p, n in enumerate(sizes) for f in ids[p * 10:p * 10 + n]} | {ids[9]}
+    assert data.stranger_face_ids.tolist() == [f for f in ids if f not in touched]
+    assert data.summary()["holdout_persons"] == 2 and data.summary()["stranger_faces"] == 60 - len(touched)
+    assert plan_training(lib, seed=0, hold_out=False).holdout_face_ids.size == 0
+    lib.close()
+
+
+def test_plan_says_why_no_person_is_held_out(tmp_path):
+    lib, ids, labels = _fake_library(tmp_path, 4, 10)
+    review = Review(lib)
+    for p, n in enumerate([9, 8, 7, 3]):
+        review.split(ids[p * 10:p * 10 + n], f"P{p}")
+    data = plan_training(lib)
+    assert data.holdout_face_ids.size == 0 and data.persons == 4
+    assert "4 people with 4 or more" in data.holdout_note and "has 3" in data.holdout_note
+    lib.close()
+
+
 def test_validation_counts_wrong_suggestions_for_known_persons():
     """Two tight persons and a rejected face sitting on the first: the albums suggest it back
     (rejections are not enforced here on purpose: they measure the model), and a validation face
@@ -146,6 +191,17 @@ def test_triplet_loss_semi_hard_and_hardest():
     assert float(viol_k) > float(violating)
 
 
+def test_distillation_loss_is_zero_when_unmoved_and_relational_allows_a_rotation():
+    from photoface.core.learning.triplet import _distill_loss
+
+    x, _ = identity_vectors(3, 4)
+    q, _ = np.linalg.qr(np.random.default_rng(0).normal(size=(512, 512)))
+    rotated = (x @ q).astype(np.float32)
+    assert float(_distill_loss(x, x, "embedding")) == pytest.approx(0.0, abs=1e-6)
+    assert float(_distill_loss(rotated, x, "embedding")) > 0.5          # every face moved
+    assert float(_distill_loss(rotated, x, "relational")) == pytest.approx(0.0, abs=1e-5)  # geometry kept
+
+
 def test_in_memory_albums_follow_anchors():
     x, labels = identity_vectors(4, 12, noise=0.3, seed=1)
     anchor = np.where(np.arange(len(x)) % 12 < 6, labels, -1)  # half of each identity confirmed
@@ -199,8 +255,11 @@ def tuned(scanned_set, tmp_path_factory):
     stranger = int(lf.face_ids[lf.identities == chosen[1]][-1])
     review.reject([stranger], first)
     cluster.update_albums(lib, full=True)
+    # Every person trains (hold_out=False): held out, two of these ten leave eight so easy that
+    # the fixed training faces violate no triplet, and the test could not see the loss fall.
     result = finetune(lib, steps=30, blocks=0, persons_per_batch=6, faces_per_person=3,
-                      learning_rate=1e-3, eval_every=10, patience=3, save_rejected=True, keep="last")
+                      learning_rate=1e-3, eval_every=10, patience=3, save_rejected=True, keep="last",
+                      hold_out=False)
     yield lib, result
     lib.close()
 
@@ -213,6 +272,7 @@ def test_finetune_learns_and_saves_a_model_that_round_trips(tuned, tmp_path):
 
     lib, result = tuned
     assert result.data["persons"] == 10 and result.data["rejected_faces"] == 1
+    assert result.data["holdout_persons"] == 0 and result.data["stranger_faces"] > 0
     first, last = result.history[0], min(result.history[1:], key=lambda h: h["loss"])
     assert last["loss"] < first["loss"], result.history  # the loss on fixed training faces went down
     assert result.best_step > 0 and result.model_id is not None, result.history

@@ -6,6 +6,12 @@
   negative for every anchor-positive pair of the person it was rejected from;
 - only the tail of the network trains (`split_model`): a step runs the "head" on features of the
   frozen part computed once per face (core/learning/finetune.py);
+- distillation (issue 16, "learning that does not forget"): each step also embeds a few faces
+  the user never touched and adds `distill_weight` x their mean squared L2 distance to the
+  shipped model's embeddings of them ("embedding"), or x the mean squared difference of their
+  pairwise squared distances under both models ("relational": keeps strangers' geometry and
+  allows a global rotation). Without it, what the tail learns for the user's few persons moves
+  every other face too, and strangers are told apart less well;
 - every `eval_every` steps the validation faces are embedded; training stops when their ROC AUC
   (ties broken by their triplet loss) has not improved for `patience` evaluations, and the best
   weights are kept.
@@ -30,6 +36,7 @@ from photoface.core.learning.plan import TrainingData
 log = logging.getLogger(__name__)
 
 MARGIN = 0.2               # alpha of the triplet loss, squared L2 on unit vectors (FaceNet paper)
+STRANGERS_PER_STEP = 64    # untouched faces distilled per step (as many as a 16 x 4 batch)
 
 
 def cut_layer(n_blocks: int) -> str:
@@ -96,6 +103,18 @@ def _triplet_loss(emb, pos, neg_ok, known, margin: float, hardest: bool):
     return loss, mean_all, violating
 
 
+def _distill_loss(emb, target, mode: str):
+    """Distillation term (TensorFlow ops): how far `emb` (S, 512) moved from `target` (S, 512),
+    both unit vectors; see the module docstring for the modes."""
+    import tensorflow as tf
+
+    if mode == "embedding":
+        return tf.reduce_mean(tf.reduce_sum(tf.square(emb - target), axis=1))
+    d_new = 2.0 - 2.0 * tf.matmul(emb, emb, transpose_b=True)
+    d_old = 2.0 - 2.0 * tf.matmul(target, target, transpose_b=True)
+    return tf.reduce_mean(tf.square(d_new - d_old))
+
+
 def check_cancel(cancel: threading.Event | None) -> None:
     if cancel is not None and cancel.is_set():
         raise Cancelled("learning cancelled; nothing was changed")
@@ -123,7 +142,9 @@ class TrainingRun:
 def train(head: Any, feats: np.ndarray, embed_rows: Callable[[np.ndarray], np.ndarray], data: TrainingData, *,
           steps: int, persons_per_batch: int, faces_per_person: int, learning_rate: float, mining: str,
           eval_every: int, patience: int, seed: int, keep: str, tick: Callable[[int], None],
-          cancel: threading.Event | None) -> TrainingRun:
+          cancel: threading.Event | None, stranger_rows: np.ndarray | None = None,
+          stranger_targets: np.ndarray | None = None, distill_weight: float = 0.0,
+          distill: str = "embedding") -> TrainingRun:
     """Trains `head` on the training faces of `data` with the triplet loss, stopping early.
 
     Args:
@@ -135,6 +156,10 @@ def train(head: Any, feats: np.ndarray, embed_rows: Callable[[np.ndarray], np.nd
         steps .. keep: see `finetune.finetune`.
         tick: called with 1 after every step.
         cancel: set to stop (raises Cancelled).
+        stranger_rows: (S,) feature rows of untouched faces to distil on (None or empty: none).
+        stranger_targets: float32 (S, 2, 512) the shipped model's embeddings of those rows'
+            two views.
+        distill_weight, distill: weight and mode ("embedding" or "relational") of distillation.
     """
     import keras
     import tensorflow as tf
@@ -164,12 +189,20 @@ def train(head: Any, feats: np.ndarray, embed_rows: Callable[[np.ndarray], np.nd
     spec = [tf.TensorSpec([None] + list(feats.shape[2:]), tf.float32)] + \
         [tf.TensorSpec([None, None], tf.bool)] * 3
 
-    @tf.function(input_signature=spec)
-    def train_step(x, pos, neg_ok, known):
+    distilling = distill_weight > 0 and stranger_rows is not None and len(stranger_rows) > 0
+    if distill not in ("embedding", "relational"):
+        raise ValueError(f"distill must be 'embedding' or 'relational', got {distill!r}")
+    spec_s = [tf.TensorSpec([None] + list(feats.shape[2:]), tf.float32), tf.TensorSpec([None, 512], tf.float32)]
+
+    @tf.function(input_signature=spec + spec_s)
+    def train_step(x, pos, neg_ok, known, xs, ts):
         with tf.GradientTape() as tape:
             emb = head(x, training=True)
             loss, mean_all, violating = _triplet_loss(emb, pos, neg_ok, known, MARGIN, hardest)
-        grads = tape.gradient(loss, weights)
+            total = loss
+            if distilling:
+                total = loss + distill_weight * _distill_loss(head(xs, training=True), ts, distill)
+        grads = tape.gradient(total, weights)
         optimizer.apply_gradients(zip(grads, weights))
         return loss, violating
 
@@ -199,6 +232,7 @@ def train(head: Any, feats: np.ndarray, embed_rows: Callable[[np.ndarray], np.nd
                  step, auc, val_loss, loss)
         return float(auc), val_loss
 
+    no_strangers = (np.zeros((0,) + feats.shape[2:], np.float32), np.zeros((0, 512), np.float32))
     losses: list[float] = []
     best_auc, best_val_loss = evaluate(0)
     best_step, best_weights, since_best = 0, [w.numpy() for w in weights], 0
@@ -207,7 +241,13 @@ def train(head: Any, feats: np.ndarray, embed_rows: Callable[[np.ndarray], np.nd
     for step in range(1, steps + 1):
         check_cancel(cancel)
         r, v, p, n, k = batcher.sample()
-        loss, _ = train_step(gather(r, v), p, n, k)
+        if distilling:
+            pick = rng.choice(len(stranger_rows), min(STRANGERS_PER_STEP, len(stranger_rows)), replace=False)
+            sv = rng.integers(0, 2, len(pick))
+            xs, ts = gather(stranger_rows[pick], sv), stranger_targets[pick, sv]
+        else:
+            xs, ts = no_strangers
+        loss, _ = train_step(gather(r, v), p, n, k, xs, ts)
         losses.append(round(float(loss), 5))
         tick(1)
         if step % eval_every == 0 or step == steps:

@@ -1,7 +1,7 @@
 """What learning reads from and writes to the library, besides embeddings (core/learning/).
 
-Training faces (confirmed ones, the faces rejected from a person, where and how well each was
-seen), the faces a model version still lacks, the deletion of a version's embeddings, and the
+Training faces (confirmed ones, the faces rejected from a person, the faces the user never
+touched, where and how well each was seen), the faces a model version still lacks, the deletion of a version's embeddings, and the
 located photos that labelled datasets are matched against.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from photoface.core.library.store import Library
+from photoface.core.library.store import Library, present
 
 
 def confirmed_faces(library: Library) -> list[tuple[int, int]]:
@@ -25,6 +25,14 @@ def confirmed_faces(library: Library) -> list[tuple[int, int]]:
 def rejections(library: Library) -> list[tuple[int, int]]:
     """(face id, person id) of every rejection, in that order."""
     return library.con.execute("SELECT face_id, person_id FROM rejections ORDER BY face_id, person_id").fetchall()
+
+
+def untouched_faces(library: Library) -> list[int]:
+    """Ids of the present faces the user never touched, in id order: undecided or suggested
+    (neither accepted, confirmed nor marked "not a face") and rejected from nobody."""
+    return [f for (f,) in library.con.execute(
+        "SELECT f.id FROM faces f WHERE f.state IN ('undecided', 'suggested') AND NOT EXISTS "
+        "(SELECT 1 FROM rejections r WHERE r.face_id = f.id) AND " + present() + " ORDER BY f.id")]
 
 
 @dataclass(frozen=True)
