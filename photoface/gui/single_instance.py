@@ -84,7 +84,7 @@ class LibraryInstance(QObject):
         while self.server is not None and self.server.hasPendingConnections():
             sock = self.server.nextPendingConnection()
             sock.setParent(self)
-            sock.readyRead.connect(lambda s=sock: self._read(s))
+            sock.readyRead.connect(lambda peer=sock: self._read(peer))
             sock.disconnected.connect(sock.deleteLater)
 
     def _read(self, sock: QLocalSocket) -> None:
