@@ -1,4 +1,4 @@
-"""Help → About: what runs here (version, face model, compute device) and where the library is."""
+"""Help → About photoface: what runs here (version, face model, compute device) and where the library is."""
 
 from __future__ import annotations
 
