@@ -118,14 +118,46 @@ def person_photos(library: Library, person_id: int) -> list[tuple[int, str | Non
     return [(f.photo_id, f.taken_at, f.path) for f in _unique_photos(person_faces(library, person_id))]
 
 
-def shared_photos(library: Library, person_ids: list[int]) -> list[tuple[int, str | None, str | None]]:
-    """Photos in which every one of these persons appears, sorted by date taken."""
-    if not person_ids:
+#: "Photos together" modes: every one of the persons, any of them, or all of them and no one else.
+SHARED_MODES = ("all", "any", "only")
+
+
+def shared_photos(library: Library, person_ids: list[int],
+                  mode: str = "all") -> list[tuple[int, str | None, str | None]]:
+    """(photo id, date taken, a path) of the photos these persons are in, by date taken (unknown last).
+
+    Args:
+        person_ids: the persons; a face counts for its person when it is confirmed, accepted or
+            suggested, and its photo has a file on disk.
+        mode: "all" (each of them is in the photo), "any" (at least one is), or "only" (each of
+            them is, and no face of any other person is: no one else recognised; unknown faces
+            may be there).
+    """
+    if mode not in SHARED_MODES:
+        raise ValueError(f"mode {mode!r} is not one of {SHARED_MODES}")
+    ids = sorted({int(i) for i in person_ids})
+    if not ids:
         return []
-    sets = [{f.photo_id for f in person_faces(library, pid)} for pid in person_ids]
-    common = set.intersection(*sets)
-    faces = [f for f in person_faces(library, person_ids[0]) if f.photo_id in common]
-    return [(f.photo_id, f.taken_at, f.path) for f in _unique_photos(faces)]
+    wanted = ",".join("?" * len(ids))
+    having = "" if mode == "any" else "HAVING COUNT(DISTINCT f.person_id) = ?"
+    params: list = [*ids] + ([] if mode == "any" else [len(ids)])
+    others = ""
+    if mode == "only":
+        others = (f"""AND NOT EXISTS (SELECT 1 FROM faces o WHERE o.photo_id = ph.id
+                      AND o.state IN ({_SHOWN}) AND o.person_id IS NOT NULL
+                      AND o.person_id NOT IN ({wanted}))""")
+        params += ids
+    rows = library.con.execute(
+        f"""SELECT ph.id, ph.taken_at,
+                   (SELECT l.path FROM locations l WHERE l.photo_id = ph.id AND l.status = 'ok'
+                    ORDER BY l.path LIMIT 1)
+            FROM photos ph
+            WHERE ph.id IN (SELECT f.photo_id FROM faces f
+                            WHERE f.person_id IN ({wanted}) AND f.state IN ({_SHOWN}) AND {_PRESENT}
+                            GROUP BY f.photo_id {having})
+              {others}
+            ORDER BY ph.taken_at IS NULL, ph.taken_at, ph.id""", params).fetchall()
+    return [(pid, taken, decode_path(path) if path else None) for pid, taken, path in rows]
 
 
 def _unique_photos(faces: list[FaceInfo]) -> list[FaceInfo]:
