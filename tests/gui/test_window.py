@@ -342,4 +342,5 @@ def test_folders_errors_preferences_and_shared(qtbot, make_window, library_dir, 
     win.people.show_shared()
     qtbot.waitUntil(lambda: any(type(d).__name__ == "SharedPhotosDialog" for d in win._dialogs), timeout=10000)
     shared = [d for d in win._dialogs if type(d).__name__ == "SharedPhotosDialog"][0]
-    assert shared.list.model_.rowCount() == 0 or shared.list.model_.rows[0].photo_id > 0
+    qtbot.waitUntil(lambda: not shared.loading, timeout=10000)
+    assert all(r.photo_id > 0 for r in shared.timeline.model_.photos())

@@ -1,15 +1,12 @@
-"""Small dialogs: Preferences (library settings), files that failed, photos together."""
+"""Small dialogs: Preferences (library settings), files that failed."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QHeaderView,
                                QLabel, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout)
 
 from photoface.core.config import DEFAULTS
 from photoface.core.library.store import Library
-from photoface.gui.context import Context
-from photoface.gui.views.photo_list import PhotoList, PhotoRow
 
 # (key, label, kind, choices or (min, max, step)) in the order shown.
 _FIELDS = [
@@ -149,22 +146,3 @@ class ErrorsDialog(QDialog):
         layout.addWidget(buttons)
         self.resize(820, 420)
 
-
-class SharedPhotosDialog(QDialog):
-    """Photos in which all the given persons appear (people.shared_photos)."""
-
-    def __init__(self, ctx: Context, names: list[str], rows: list[PhotoRow], parent=None):
-        super().__init__(parent)
-        self.setWindowTitle("Photos together")
-        layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"<b>{len(rows)}</b> photo(s) with " + ", ".join(names)
-                                if rows else "No photo shows all of " + ", ".join(names) + "."))
-        self.list = PhotoList(ctx.thumbs)
-        self.list.set_rows(rows)
-        self.list.open_photo.connect(lambda pid, fid: ctx.open_photo(pid, fid))
-        layout.addWidget(self.list)
-        buttons = QDialogButtonBox(QDialogButtonBox.Close)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-        self.resize(640, 480)
-        self.list.setFocus(Qt.OtherFocusReason)
