@@ -152,7 +152,7 @@ class TileDelegate(QStyledItemDelegate):
     def _face_badges(self, painter, thumb: QRectF, face) -> None:
         hint = self.hints.get(face.id) if self.hints is not None else None
         if hint is not None:
-            self._hint(painter, thumb, f"maybe {hint}?")
+            self._hint(painter, thumb, hint)
         if face.state == "suggested":
             pen = QPen(SUGGESTED, 2.5, Qt.DashLine)
             painter.setPen(pen)
@@ -170,19 +170,23 @@ class TileDelegate(QStyledItemDelegate):
             self._badge(painter, thumb, colour, "✓" if mark == "yes" else "✗", left=True)
 
     @staticmethod
-    def _hint(painter, thumb: QRectF, text: str) -> None:
-        """A dark strip across the top of the thumbnail with the hint in white (reads on any face)."""
+    def _hint(painter, thumb: QRectF, name: str) -> None:
+        """A dark strip across the top of the thumbnail, "maybe NAME?" in white (reads on any face);
+        "NAME?" where the whole sentence does not fit."""
         font = painter.font()
         font.setPixelSize(11)
         painter.setFont(font)
         fm = QFontMetrics(font)
         strip = QRectF(thumb.left(), thumb.top(), thumb.width(), fm.height() + 4)
+        room = int(strip.width() - 8)
+        text = f"maybe {name}?"
+        if fm.horizontalAdvance(text) > room:
+            text = fm.elidedText(f"{name}?", Qt.ElideMiddle, room)
         painter.setPen(Qt.NoPen)
         painter.setBrush(QColor(0, 0, 0, 170))
         painter.drawRoundedRect(strip, 6, 6)
         painter.setPen(QColor("white"))
-        painter.drawText(strip.adjusted(4, 0, -4, 0), Qt.AlignCenter,
-                         fm.elidedText(text, Qt.ElideRight, int(strip.width() - 8)))
+        painter.drawText(strip.adjusted(4, 0, -4, 0), Qt.AlignCenter, text)
 
     @staticmethod
     def _badge(painter, thumb: QRectF, colour: QColor, glyph: str, left: bool = False) -> None:
