@@ -100,7 +100,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.thumbs = ThumbnailCache(library.root, parent=self)
-        self.photo_thumbs = PhotoThumbnailCache(library.root, capacity=1500, parent=self)
+        self.photo_thumbs = PhotoThumbnailCache(library.root, capacity=300, parent=self)  # ~90 KB each at 1x
         self.actions = Actions(library, self)
         self.ctx = Context(library, self.actions, self.thumbs, self.open_photo, self.open_person,
                            self.add_manual_face, self.photo_thumbs)
