@@ -33,6 +33,7 @@ from photoface.core.albums import update as cluster
 from photoface.core.learning import metrics
 from photoface.core.config import DEFAULTS
 from photoface.core.learning.evaluation import labelled_faces
+from photoface.core.learning.versions import active_version
 from photoface.core.library.ingest import scan
 from photoface.core.albums.review import Review
 from photoface.core.library.store import Library
@@ -97,7 +98,7 @@ def run_photoface(lib: Library, name: str, folder: Path, overrides: dict | None 
     t0 = time.perf_counter()
     report = cluster.update_albums(lib, full=True)
     seconds = time.perf_counter() - t0
-    model = cluster.active_model(lib)
+    model = active_version(lib)
     lf = labelled_faces(lib, str(folder), model)
     person = dict(lib.con.execute("SELECT id, COALESCE(person_id, -1) FROM faces").fetchall())
     pred = np.array([person[int(f)] for f in lf.face_ids], np.int64)
@@ -107,13 +108,16 @@ def run_photoface(lib: Library, name: str, folder: Path, overrides: dict | None 
                   faces=report.faces_considered, settings=overrides or "default")
 
 
-def run_baselines(lib: Library, name: str, folder: Path) -> list[dict]:
-    model = cluster.active_model(lib)
-    ids, x = lib.embeddings(model)
-    lf = labelled_faces(lib, str(folder), model)
-    rows_of = {int(f): i for i, f in enumerate(ids)}
-    sel = np.array([rows_of[int(f)] for f in lf.face_ids])
-    truth = lf.identity_codes()
+def baseline_grids(x: np.ndarray) -> dict:
+    """Each oracle baseline's threshold grid and labelling, over every face of a library.
+
+    Args:
+        x: (N, 512) float32 unit embeddings of the library's faces.
+
+    Returns:
+        {method: (grid of thresholds, function threshold -> (N,) int64 labels)}; negative labels
+        are unsorted faces (noise).
+    """
     idx, dist = baselines.neighbours(x, 50)
     idx20, dist20 = idx[:, :20], dist[:, :20]
     grids = {
@@ -129,8 +133,18 @@ def run_baselines(lib: Library, name: str, folder: Path) -> list[dict]:
     if len(x) <= 16000:  # average linkage holds the whole distance matrix
         cut = baselines.average_linkage(x)
         grids["average_linkage"] = (np.arange(0.6, 1.61, 0.05), cut)
+    return grids
+
+
+def run_baselines(lib: Library, name: str, folder: Path) -> list[dict]:
+    model = active_version(lib)
+    ids, x = lib.embeddings(model)
+    lf = labelled_faces(lib, str(folder), model)
+    rows_of = {int(f): i for i, f in enumerate(ids)}
+    sel = np.array([rows_of[int(f)] for f in lf.face_ids])
+    truth = lf.identity_codes()
     out = []
-    for method, (grid, fn) in grids.items():
+    for method, (grid, fn) in baseline_grids(x).items():
         t0 = time.perf_counter()
         results = [_score(name, method, truth, fn(float(t))[sel], threshold=round(float(t), 3)) for t in grid]
         secs = time.perf_counter() - t0
@@ -237,7 +251,7 @@ def scale() -> None:
     for n in (10_000, 100_000):
         x = _synthetic(n + 500, seed=n)
         with tempfile.TemporaryDirectory() as tmp, Library(tmp) as lib:
-            model = cluster.active_model(lib)
+            model = active_version(lib)
             _fill(lib, x[:n], model)
             t0 = time.perf_counter()
             report = cluster.update_albums(lib)

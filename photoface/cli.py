@@ -336,6 +336,35 @@ def cmd_not_face(args) -> int:
     return _review_action(args, act)
 
 
+def cmd_dismiss_background(args) -> int:
+    """Dismisses background faces as not interesting (not "not a face"): those given, or every
+    background face Unsorted lists, as the window's button does; --list and --restore show and
+    bring back dismissed faces."""
+    from photoface.core.library.people import dismissed_faces, unsorted_faces
+
+    def act(lib, r):
+        if args.list:
+            gone = dismissed_faces(lib)
+            lines = [f"{f.id}\t{f.path or '(no file)'}" for f in gone]
+            return "\n".join(lines + [f"{plural(len(gone), 'dismissed face')}"])
+        if args.restore:
+            ids = args.faces or [f.id for f in dismissed_faces(lib)]
+            if not ids:
+                return "no dismissed faces to restore"
+            r.restore_dismissed(ids)
+            n = len(r.history()[-1][2]["faces"])
+            return f"{plural(n, 'dismissed face')} restored to Unsorted (undo: photoface undo)"
+        ids = args.faces or [f.id for f in unsorted_faces(lib) if f.background]
+        if not ids:
+            return "no background faces to dismiss"
+        r.dismiss_background(ids)
+        n = len(r.history()[-1][2]["faces"])
+        where = "" if args.faces else " of Unsorted"
+        return (f"{plural(n, 'background face')}{where} dismissed as not interesting "
+                f"(see them: photoface dismiss-background --list; undo: photoface undo)")
+    return _review_action(args, act)
+
+
 def cmd_not_same(args) -> int:
     def act(lib, r):
         a, b = _person_id(lib, args.a), _person_id(lib, args.b)
@@ -645,6 +674,13 @@ def _build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("not-face", help="these detections are not faces")
     p.add_argument("faces", nargs="+", type=int)
     p.set_defaults(func=cmd_not_face)
+
+    p = sub.add_parser("dismiss-background",
+                       help="dismiss background faces (those given, or all of Unsorted) as not interesting")
+    p.add_argument("faces", nargs="*", type=int)
+    p.add_argument("--list", action="store_true", help="list the dismissed faces")
+    p.add_argument("--restore", action="store_true", help="bring dismissed faces back (those given, or all)")
+    p.set_defaults(func=cmd_dismiss_background)
 
     p = sub.add_parser("not-same", help="two persons are not the same (never suggest merging them)")
     p.add_argument("a")

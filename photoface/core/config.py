@@ -28,7 +28,7 @@ DEFAULTS: dict[str, object] = {
     # the four sets; these are the fewest summed ops to clean (0 + 3 + 20 + 967) among the settings
     # that keep every set within the BCubed F targets (1.0 / 0.9905 / 0.8847 / 0.9442): a lower
     # link or album ratio saves lfw up to 35 ops but leaves sports_celebrities' strays unsorted.
-    # The ratios multiply the library's crowding scale (see cluster.thresholds); cluster_max_dist
+    # The ratios multiply the library's crowding scale (see albums/engine.thresholds); cluster_max_dist
     # only caps the link distance when set below ~1.3.
     # Quality floors made every set worse (they push true faces to Unsorted), so they are off by
     # default: raise them for libraries full of tiny background faces.
@@ -51,6 +51,9 @@ DEFAULTS: dict[str, object] = {
     # verification AUC FP32 / INT8 per shared set: see the README; FP32 stays the default unless
     # INT8 loses nothing on every set.
     "embed_precision": "fp32",
+    # The window watches the library's folders and scans the ones whose photos change, and checks
+    # every folder when it opens (gui/auto_scan.py); the CLI never watches.
+    "watch_folders": True,
     "thumb_px": 128,
     "crop_jpeg_quality": 95,
 }

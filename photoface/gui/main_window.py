@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QLab
 
 from photoface import APP_NAME, __version__
 from photoface.core.config import model_version
-from photoface.core.library.people import unsorted_faces
+from photoface.core.library.people import dismissed_faces, unsorted_faces
 from photoface.core.library.store import Library
 from photoface.core.text import plural
 from photoface.gui import prompts
@@ -27,12 +27,13 @@ from photoface.gui.resources import app_icon
 from photoface.gui.scan_controller import ScanController, StatusWidgets
 from photoface.gui.settings import ui_settings
 from photoface.gui.thumbnails import ThumbnailCache
-from photoface.gui.views.dialogs import ErrorsDialog, PreferencesDialog
-from photoface.gui.views.faces_panel import FacesPanel
+from photoface.gui.views.dialogs import ErrorsDialog
+from photoface.gui.views.unsorted_view import UnsortedView
 from photoface.gui.views.folders_view import FoldersView
 from photoface.gui.views.people_view import PeopleView
 from photoface.gui.views.person_view import PersonView
 from photoface.gui.views.photo_view import PhotoDialog
+from photoface.gui.views.preferences import PreferencesDialog
 from photoface.gui.views.review_dialog import ReviewDialog
 from photoface.gui.views.same_person import SamePersonDialog
 from photoface.gui.views.shared_photos import SharedPhotosDialog
@@ -90,6 +91,7 @@ class MainWindow(QMainWindow):
     """
 
     scan_finished = Signal(dict)
+    preferences_changed = Signal(list)  # the library setting keys Preferences just saved
 
     def __init__(self, library: Library, settings=None, probe_device: bool = True):
         protect_none()  # before any model/view traffic (see qtfix)
@@ -141,13 +143,9 @@ class MainWindow(QMainWindow):
         self.person.gone.connect(lambda: self.show_view("People"))
         self.person.back_requested.connect(lambda: self.show_view("People"))
         self.person.review_requested.connect(self.show_review)
-        self.unsorted = QWidget()
-        ul = QVBoxLayout(self.unsorted)
-        ul.setContentsMargins(8, 8, 8, 4)
-        ul.addWidget(QLabel("<b>Unsorted faces</b> — faces in no album yet. Select some and make a new "
-                            "person, move them to someone, or drag them onto a person on the left."))
-        self.unsorted_panel = FacesPanel(self.ctx)
-        ul.addWidget(self.unsorted_panel, 1)
+        self.unsorted = UnsortedView(self.ctx)
+        self.unsorted.mode_changed.connect(self.reload_unsorted)
+        self.unsorted_panel = self.unsorted.panel
         self.hidden = PeopleView(self.ctx, hidden=True)
         self.folders = FoldersView(self.ctx)
         self.folders.add_requested.connect(self.scan_folders)
@@ -215,6 +213,7 @@ class MainWindow(QMainWindow):
         self._menu_action(m, "&Same Person?…", self.show_same_person)
         self._menu_action(m, "&Is This…? (review the open person)", self._review_current, "Ctrl+R")
         self._menu_action(m, "&Merge Selected", self.people.merge_selected, "Ctrl+M")
+        self._menu_action(m, "&Dismiss Background Faces (Unsorted)", self._dismiss_background)
         self._menu_action(m, "Photos &Together…", self.people.show_shared, "Ctrl+T")
         m.addSeparator()
         self._menu_action(m, "Re&group Faces", lambda: self.run_cluster(full=True))
@@ -324,11 +323,22 @@ class MainWindow(QMainWindow):
         if self.photo_dialog is not None and self.photo_dialog.isVisible():
             self.photo_dialog.reload()
 
+    def _dismiss_background(self) -> None:
+        """People → Dismiss Background Faces: those Unsorted lists (opened first, so the user sees them go)."""
+        self.unsorted.show_dismissed.setChecked(False)
+        if self.stack.currentWidget() is not self.unsorted:
+            self.show_view("Unsorted faces")
+            self.state_label.setText("These are the unsorted faces; background faces are listed last. "
+                                     "Use “Dismiss background faces” to dismiss them.")
+            return
+        self.unsorted.dismiss_background()
+
     def reload_unsorted(self) -> None:
         self._unsorted_generation += 1
         gen = self._unsorted_generation
         self.unsorted_loading = True
-        job = ThreadJob(self.library.root, unsorted_faces, owner=self)
+        job = ThreadJob(self.library.root, dismissed_faces if self.unsorted.show_dismissed.isChecked()
+                        else unsorted_faces, owner=self)
         job.signals.finished.connect(lambda faces: self._unsorted_arrived(gen, faces))
         job.signals.failed.connect(lambda k, m, d: self._job_failed("Unsorted faces", m, d))
         job.start()
@@ -336,7 +346,7 @@ class MainWindow(QMainWindow):
     def _unsorted_arrived(self, gen: int, faces) -> None:
         if gen == self._unsorted_generation:
             self.unsorted_loading = False
-            self.unsorted_panel.set_faces(None, faces)
+            self.unsorted.set_faces(faces)
 
     def is_idle(self) -> bool:
         """No reload pending or running (tests wait on this)."""
@@ -414,8 +424,9 @@ class MainWindow(QMainWindow):
         return dlg
 
     def show_preferences(self) -> None:
-        dlg = PreferencesDialog(self.library, self)
+        dlg = PreferencesDialog(self.library, self, device=self.qsettings.value("device"))
         if dlg.exec() and dlg.changed_keys:
+            self.preferences_changed.emit(list(dlg.changed_keys))
             self._update_model_label()
             if any(k.startswith("cluster") or k.startswith("min_") for k in dlg.changed_keys):
                 if prompts.ask_yes_no(self, "Regroup faces", "Regroup the faces with the new settings now?"):

@@ -3,6 +3,7 @@ outcome and errors shown in the status bar's widgets."""
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -13,6 +14,8 @@ from photoface.core.library.store import Library
 from photoface.core.text import plural
 from photoface.gui import prompts
 from photoface.gui.workers import ProcessJob
+
+log = logging.getLogger(__name__)
 
 
 def duration(seconds: float | None) -> str:
@@ -38,7 +41,10 @@ class ScanController(QObject):
 
     Attributes:
         job -- the running scan's ProcessJob, or None; queue -- folder lists waiting (None: all).
-        last -- the result dict of the last finished scan, or None.
+        queue_quiet -- for each entry of `queue`, whether it is a quiet scan; quiet -- whether the
+            running scan is. A quiet scan (the folder watch, the start-up check) shows its progress
+            in the status bar like any scan but never a dialog, and loads the models only when a
+            file needs reading. last -- the result dict of the last finished scan, or None.
     Signals:
         finished(dict) -- a scan ended well; stopped() -- it failed or was cancelled (what it
         committed stays); info(dict) -- the child's device/model report.
@@ -55,6 +61,8 @@ class ScanController(QObject):
         self.dialog_parent = dialog_parent
         self.job: ProcessJob | None = None
         self.queue: list[list[str] | None] = []
+        self.queue_quiet: list[bool] = []
+        self.quiet = False
         self.last: dict | None = None
         self.w.cancel.clicked.connect(self.cancel)
 
@@ -62,13 +70,19 @@ class ScanController(QObject):
     def running(self) -> bool:
         return self.job is not None and self.job.running
 
-    def request(self, folders: list[str] | None) -> None:
-        """Scans these folders (None: every folder of the library), after the running scan if any."""
+    def request(self, folders: list[str] | None, quiet: bool = False) -> None:
+        """Scans these folders (None: every folder of the library), after the running scan if any.
+
+        A quiet request already waiting in the queue for the same folders is not queued twice.
+        """
         if self.running:
+            if quiet and any(q and f == folders for f, q in zip(self.queue, self.queue_quiet)):
+                return
             self.queue.append(folders)
+            self.queue_quiet.append(quiet)
             self.w.state.setText(f"{self.w.state.text().split(' (')[0]}{self._queued_suffix()}")
             return
-        self._start(folders)
+        self._start(folders, quiet)
 
     def cancel(self) -> None:
         if self.running:
@@ -82,9 +96,10 @@ class ScanController(QObject):
 
     # --- one scan ---------------------------------------------------------------------------
 
-    def _start(self, folders: list[str] | None) -> None:
-        job = ProcessJob("scan", self.library.root, {"folders": folders})
+    def _start(self, folders: list[str] | None, quiet: bool = False) -> None:
+        job = ProcessJob("scan", self.library.root, {"folders": folders, "quiet": quiet})
         self.job = job
+        self.quiet = quiet
         self._started = time.monotonic()
         job.stage.connect(self._stage)
         job.progress.connect(self._progress)
@@ -98,7 +113,7 @@ class ScanController(QObject):
         self.w.progress.show()
         self.w.cancel.show()
         self.w.cancel.setEnabled(True)
-        self.w.state.setText("Starting the scan…")
+        self.w.state.setText("Looking for new or changed photos…" if quiet else "Starting the scan…")
         job.start()
 
     def _queued_suffix(self) -> str:
@@ -133,6 +148,11 @@ class ScanController(QObject):
         self.finished.emit(result)
 
     def _failed(self, kind: str, message: str, details: str) -> None:
+        if self.quiet:  # nobody asked for this scan: say it where the user looks, no dialog
+            log.error("a background scan failed: %s: %s\n%s", kind, message, details)
+            self.w.state.setText(f"Looking for new photos failed: {message}")
+            self.stopped.emit()
+            return
         self.w.state.setText("The scan stopped with an error.")
         if kind == "ModelNotFoundError":
             message = f"A model file is missing: {message}. Reinstall photoface to restore it."
@@ -144,10 +164,11 @@ class ScanController(QObject):
     def _cancelled(self) -> None:
         self.w.state.setText("Scan cancelled; everything finished so far is kept.")
         self.queue.clear()
+        self.queue_quiet.clear()
         self.stopped.emit()
 
     def _ended(self) -> None:
         self.w.progress.hide()
         self.w.cancel.hide()
         if self.queue:
-            self._start(self.queue.pop(0))
+            self._start(self.queue.pop(0), self.queue_quiet.pop(0))

@@ -6,37 +6,30 @@ way `update.person_suggestions` ranks candidates (mean squared L2 distance to th
 nearest faces), for the CANDIDATES persons whose mean face is nearest (so 10k named persons cost
 a (faces × 10k) product, not one with every reference face). The reference vectors are kept
 between calls (a scroll asks again every screen) until a decision changes which faces the named
-persons hold. Nothing is written: a hint is not a
-suggestion until the user acts on it.
+persons hold. The queries are library/people.py's. Nothing is written: a hint is not a suggestion
+until the user acts on it.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 from photoface.core.albums.review import HELD_STATES
-from photoface.core.albums.update import active_model
 from photoface.core.faces.verify import SHIPPED_THRESHOLD
-from photoface.core.library.store import EMBED_DIM, Library, vectors_from_rows
+from photoface.core.library import people
+from photoface.core.library.persons import named_persons
+from photoface.core.library.store import EMBED_DIM, Library
 
 #: Held faces compared per named person: its confirmed faces first, then the newest accepted.
 #: A person's 3 nearest faces among 100 are nearly always as near as among all of them, and a
-#: library with 200 named persons then reads at most 20k vectors (~40 MB) per call.
+#: library with 200 named persons then reads at most 20k vectors (~40 MB), once per change.
 REFERENCE_FACES = 100
 #: Named persons compared face by face, per face: those with the nearest mean face.
 CANDIDATES = 8
 
-
-_REFS_SQL = """FROM (SELECT f.person_id, f.id, f.state,
-                         ROW_NUMBER() OVER (PARTITION BY f.person_id
-                                            ORDER BY f.state = 'confirmed' DESC, f.id DESC) AS n
-                  FROM faces f JOIN persons p ON p.id = f.person_id AND p.name IS NOT NULL
-                  WHERE f.state IN (SELECT value FROM json_each(?)))
-             WHERE n <= ?"""
 
 @dataclass(frozen=True)
 class _References:
@@ -59,23 +52,15 @@ _references_lock = threading.Lock()
 
 def _reference_vectors(library: Library, model: str) -> _References:
     """The named persons' reference faces, read again only when they changed."""
-    params = (json.dumps(list(HELD_STATES)), REFERENCE_FACES)
-    # Which faces are references, in one index scan and no vectors: any decision that gives or
-    # takes a held face (confirm, move, merge, rename, forget, undo, a regroup) changes it.
-    fingerprint = library.con.execute(
-        f"SELECT COUNT(*), TOTAL(id * 1000003.0 + person_id), TOTAL(person_id * person_id) {_REFS_SQL}",
-        params).fetchone()
+    # Any decision that gives or takes a held face (confirm, move, merge, rename, forget, undo, a
+    # regroup) changes the fingerprint.
+    fingerprint = people.reference_fingerprint(library, HELD_STATES, REFERENCE_FACES)
     key = (str(library.root), model)
     with _references_lock:
         cached = _references.get(key)
     if cached is not None and cached[0] == fingerprint:
         return cached[1]
-    rows = library.con.execute(
-        f"""SELECT r.person_id, e.vec FROM (SELECT person_id, id {_REFS_SQL}) r
-            JOIN embeddings e ON e.face_id = r.id AND e.model = ? ORDER BY r.person_id""",
-        (*params, model)).fetchall()
-    person = np.array([r[0] for r in rows], np.int64)
-    vectors = vectors_from_rows(r[1] for r in rows) if rows else np.zeros((0, EMBED_DIM), np.float32)
+    person, vectors = people.reference_vectors(library, model, HELD_STATES, REFERENCE_FACES)
     persons, starts = np.unique(person, return_index=True)
     starts = np.append(starts, len(person)).astype(np.int64)
     sums = np.add.reduceat(vectors, starts[:-1], axis=0) if len(persons) else np.zeros((0, EMBED_DIM), np.float32)
@@ -98,7 +83,7 @@ class Hint:
 def match_threshold(library: Library) -> float:
     """Squared L2 under which a face and a person are called the same by `photoface verify`
     (the active model's calibrated threshold; the shipped model's by default)."""
-    return float(library.get_setting("verify_thresholds").get(active_model(library), SHIPPED_THRESHOLD))
+    return float(library.get_setting("verify_thresholds").get(library.model_version(), SHIPPED_THRESHOLD))
 
 
 def best_matches(library: Library, face_ids: list[int], max_dist: float | None = None) -> dict[int, Hint]:
@@ -115,26 +100,19 @@ def best_matches(library: Library, face_ids: list[int], max_dist: float | None =
     ids = sorted({int(f) for f in face_ids})
     if not ids:
         return {}
-    model = active_model(library)
+    model = library.model_version()
     bound = match_threshold(library) if max_dist is None else float(max_dist)
-    con = library.con
-    rows = con.execute(
-        "SELECT f.id, f.person_id, e.vec FROM faces f JOIN embeddings e ON e.face_id = f.id AND e.model = ? "
-        "WHERE f.id IN (SELECT value FROM json_each(?))", (model, json.dumps(ids))).fetchall()
-    if not rows:
+    q_ids, q_person, q = people.face_vectors(library, model, ids)
+    if not q_ids:
         return {}
     refs = _reference_vectors(library, model)
     if not len(refs.persons):
         return {}
-    names = dict(con.execute("SELECT id, name FROM persons WHERE name IS NOT NULL"))
-    rejected = set(con.execute(
-        "SELECT face_id, person_id FROM rejections WHERE face_id IN (SELECT value FROM json_each(?))",
-        (json.dumps(ids),)).fetchall())
+    names = named_persons(library.con)
+    rejected = people.rejections_of(library, ids)
     column = {int(p): j for j, p in enumerate(refs.persons.tolist())}
-    q_ids = [r[0] for r in rows]
-    q = vectors_from_rows(r[2] for r in rows)
     to_mean = 2.0 - 2.0 * (q @ refs.means.T)  # (faces, persons) squared L2 to each mean face
-    for i, (fid, person, _) in enumerate(rows):  # never its own person, nor one it was taken out of
+    for i, (fid, person) in enumerate(zip(q_ids, q_person)):  # not its own person, nor one it left
         for pid in [person] + [p for f, p in rejected if f == fid]:
             if pid in column:
                 to_mean[i, column[pid]] = np.inf

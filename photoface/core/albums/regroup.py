@@ -163,8 +163,6 @@ def apply_plan(library: Library, plan: AlbumPlan, logged: bool, action: str = "r
     Returns:
         the plan's ClusterReport with new_albums, suggested_to_known, albums and unsorted filled in.
     """
-    from photoface.core.albums.update import active_model
-
     report = plan.report
     with library.transaction() as con:
         now_person, now_state = _current(con, plan.face_ids)
@@ -182,7 +180,7 @@ def apply_plan(library: Library, plan: AlbumPlan, logged: bool, action: str = "r
         def write(con):
             for key, value in plan.settings.items():
                 write_setting(con, key, json.dumps(value))
-            if active_model(library) != plan.model:
+            if library.model_version() != plan.model:
                 raise StoreError("the library's model changed since the faces were grouped; regroup again")
             _write_plan(con, plan, rows, report, touched)
 

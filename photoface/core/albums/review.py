@@ -20,6 +20,9 @@ incremental run, model switch or re-scan moves one), shown as not individually c
 | move faces to P                 | confirmed for P, rejected from the person they left              |
 | split into new P                | confirmed for P, rejected from the old person                    |
 | not a face                      | the face leaves every album and clustering                       |
+| dismiss background faces        | "not interesting": still a face, but in no album, view or        |
+|                                 | clustering until restored (not the not_face state)               |
+| restore dismissed faces         | undecided again: the next grouping places them                   |
 | "Same person?" no (P, Q)        | P and Q are never suggested as one person again                  |
 """
 
@@ -52,7 +55,8 @@ ACTION_NAMES = {
     "merge": "Merge", "rename": "Rename", "create": "New Person", "hide": "Hide",
     "unhide": "Show", "cover": "Set Cover", "not_face": "Not a Face", "not_same": "Not the Same",
     "forget": "Forget Person", "regroup": "Regroup Faces", "use_model": "Switch Model",
-    "import_xmp": "Import Names",
+    "import_xmp": "Import Names", "dismiss_background": "Dismiss Background Faces",
+    "restore_dismissed": "Restore Dismissed Faces",
 }
 
 
@@ -279,6 +283,40 @@ class Review:
                 face_states.set_face_state(con, fid, None, "not_face")
 
         return self._do("not_face", {"faces": [f for f, _, _ in faces]}, t, apply)
+
+    def dismiss_background(self, face_ids: Iterable[int]) -> int:
+        """Dismisses those of these faces that are background faces (core/library/background.py)
+        the user has not decided on: "not interesting", which is not "not a face".
+
+        Returns:
+            The decision id.
+
+        Raises:
+            ReviewError: none of the faces is an undismissed background face.
+        """
+        chosen = face_states.background_faces_to_dismiss(self.con, face_ids)
+        if not chosen:
+            raise ReviewError("none of these faces is a background face left to dismiss")
+
+        def apply(con):
+            face_states.set_dismissed(con, chosen, True)
+
+        return self._do("dismiss_background", {"faces": chosen}, Touched(faces=set(chosen)), apply)
+
+    def restore_dismissed(self, face_ids: Iterable[int]) -> int:
+        """Brings dismissed faces back: undecided, listed in Unsorted, grouped again.
+
+        Raises:
+            ReviewError: none of the faces is dismissed.
+        """
+        chosen = face_states.dismissed_among(self.con, face_ids)
+        if not chosen:
+            raise ReviewError("none of these faces is dismissed")
+
+        def apply(con):
+            face_states.set_dismissed(con, chosen, False)
+
+        return self._do("restore_dismissed", {"faces": chosen}, Touched(faces=set(chosen)), apply)
 
     def not_same_person(self, a: int, b: int) -> int:
         """A "no" to "Same person?": a and b are never suggested as one again."""

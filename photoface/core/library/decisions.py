@@ -1,7 +1,7 @@
 """The decision log: every correction of the user, with the rows it touched before and after.
 
 An entry in `decisions` holds JSON snapshots of exactly the rows an action changed (face
-person/state, person rows, rejections, "not the same person" pairs, settings). Undo writes the
+person/state/dismissed, person rows, rejections, "not the same person" pairs, settings). Undo writes the
 "before" rows back and redo the "after" rows, so both are exact and survive restarts. What an
 action means is `albums/review.py`'s; this module only stores and replays it. Every function
 runs inside the caller's transaction.
@@ -32,8 +32,8 @@ class Touched:
 
 def _snapshot(con: sqlite3.Connection, t: Touched) -> dict:
     # One query for the faces: a regroup touches tens of thousands of them.
-    faces = {str(fid): [person, state] for fid, person, state in con.execute(
-        "SELECT id, person_id, state FROM faces WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+    faces = {str(fid): [person, state, dismissed] for fid, person, state, dismissed in con.execute(
+        "SELECT id, person_id, state, dismissed FROM faces WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
         (json.dumps(sorted(t.faces)),))}
     found = {pid: list(row) for pid, *row in con.execute(
         "SELECT id, name, hidden, cover_face_id, created_at FROM persons WHERE id IN (SELECT value FROM json_each(?))",
@@ -67,7 +67,10 @@ def _restore(con: sqlite3.Connection, snap: dict) -> None:
         if row is not None:
             con.execute("UPDATE persons SET name = ? WHERE id = ?", (row[0], int(pid)))
     con.executemany("UPDATE faces SET person_id = ?, state = ? WHERE id = ?",
-                    [(person_id, state, int(fid)) for fid, (person_id, state) in snap["faces"].items()])
+                    [(row[0], row[1], int(fid)) for fid, row in snap["faces"].items()])
+    # Decisions logged before schema 5 hold (person, state) only: "dismissed" stays as it is.
+    con.executemany("UPDATE faces SET dismissed = ? WHERE id = ?",
+                    [(row[2], int(fid)) for fid, row in snap["faces"].items() if len(row) > 2])
     for key, value in snap.get("settings", {}).items():  # decisions before settings were logged have none
         if value is None:
             con.execute("DELETE FROM settings WHERE key = ?", (key,))

@@ -2,7 +2,9 @@
 `faces.state` for the review, regroup and XMP import code.
 
 States: undecided (in no album), suggested (placed by the grouping), accepted (kept in its album
-by the user), confirmed (confirmed one by one), not_face. Each function takes the connection and,
+by the user), confirmed (confirmed one by one), not_face. Apart from the state, a face may be
+dismissed ("not interesting", `faces.dismissed`): still a face, in no album, out of every view but
+the list of dismissed faces, until the user restores it. Each function takes the connection and,
 where it writes, runs inside the caller's transaction.
 """
 
@@ -55,8 +57,9 @@ def persons_holding(con: sqlite3.Connection, states: Iterable[str]) -> set[int]:
 # --- writes -------------------------------------------------------------------------------------
 
 def set_face_state(con: sqlite3.Connection, face_id: int, person_id: int | None, state: str) -> None:
-    """Puts one face in a person (None: in none) with a state."""
-    con.execute("UPDATE faces SET person_id = ?, state = ? WHERE id = ?", (person_id, state, face_id))
+    """Puts one face in a person (None: in none) with a state. A face the user decides on is
+    interesting again: it is no longer dismissed."""
+    con.execute("UPDATE faces SET person_id = ?, state = ?, dismissed = 0 WHERE id = ?", (person_id, state, face_id))
 
 
 def accept_suggested(con: sqlite3.Connection, face_ids: Iterable[int], person_id: int) -> None:
@@ -86,6 +89,29 @@ def place_movable_faces(con: sqlite3.Connection, updates: list[tuple[int | None,
     """A grouping's (person, state, face id) placements; faces the user decided on are left alone."""
     con.executemany("UPDATE faces SET person_id = ?, state = ?, clustered = 1 WHERE id = ? "
                     "AND state IN ('undecided', 'suggested')", updates)
+
+
+def background_faces_to_dismiss(con: sqlite3.Connection, face_ids: Iterable[int]) -> list[int]:
+    """Those of these faces that are background, in no state the user decided (undecided or
+    suggested), and not dismissed yet: what "dismiss background faces" acts on."""
+    return [f for (f,) in con.execute(
+        "SELECT id FROM faces WHERE background = 1 AND dismissed = 0 AND state IN ('undecided', 'suggested') "
+        "AND id IN (SELECT value FROM json_each(?)) ORDER BY id", (json.dumps(sorted({int(f) for f in face_ids})),))]
+
+
+def dismissed_among(con: sqlite3.Connection, face_ids: Iterable[int]) -> list[int]:
+    """Those of these faces that are dismissed."""
+    return [f for (f,) in con.execute(
+        "SELECT id FROM faces WHERE dismissed = 1 AND id IN (SELECT value FROM json_each(?)) ORDER BY id",
+        (json.dumps(sorted({int(f) for f in face_ids})),))]
+
+
+def set_dismissed(con: sqlite3.Connection, face_ids: Iterable[int], dismissed: bool) -> None:
+    """Dismisses faces (they leave their album: undecided, in no person) or restores them
+    (undecided, so the next grouping places them again)."""
+    con.execute("UPDATE faces SET dismissed = ?, person_id = NULL, state = 'undecided', clustered = 0 "
+                "WHERE id IN (SELECT value FROM json_each(?))",
+                (int(dismissed), json.dumps(sorted({int(f) for f in face_ids}))))
 
 
 def mark_held_clustered(con: sqlite3.Connection) -> None:

@@ -1,14 +1,18 @@
 """Read-only views of the library for the People screens and the CLI: persons, faces, photos.
 
 Only faces of photos present on disk (some file of an online or offline root points at them)
-and not marked "not a face" are shown.
+and not marked "not a face" are shown; faces the user dismissed ("not interesting") only in
+`dismissed_faces`.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
-from photoface.core.library.store import Library, decode_path, present
+import numpy as np
+
+from photoface.core.library.store import EMBED_DIM, Library, decode_path, present, vectors_from_rows
 from photoface.core.types import Box
 
 _PRESENT = present()
@@ -47,6 +51,7 @@ class FaceInfo:
     score: float
     taken_at: str | None
     path: str | None  # one file of the photo (the first by path), None if none is known
+    background: bool = False  # a bystander of its photo (core/library/background.py)
 
 
 def min_album_size(library: Library) -> int:
@@ -87,11 +92,12 @@ def _faces(library: Library, where: str, params: tuple, order: str = "f.id") -> 
         f"""SELECT f.id, f.photo_id, f.x, f.y, f.w, f.h, f.state, f.person_id, p.name, f.score,
                    ph.taken_at,
                    (SELECT l.path FROM locations l WHERE l.photo_id = f.photo_id AND l.status = 'ok'
-                    ORDER BY l.path LIMIT 1)
+                    ORDER BY l.path LIMIT 1), f.background
             FROM faces f JOIN photos ph ON ph.id = f.photo_id LEFT JOIN persons p ON p.id = f.person_id
             WHERE {where} ORDER BY {order}""", params).fetchall()
-    return [FaceInfo(i, ph, Box(x, y, w, h), st, pid, name, score, taken, decode_path(path) if path else None)
-            for i, ph, x, y, w, h, st, pid, name, score, taken, path in rows]
+    return [FaceInfo(i, ph, Box(x, y, w, h), st, pid, name, score, taken, decode_path(path) if path else None,
+                     bool(bg))
+            for i, ph, x, y, w, h, st, pid, name, score, taken, path, bg in rows]
 
 
 def person_faces(library: Library, person_id: int) -> list[FaceInfo]:
@@ -102,10 +108,17 @@ def person_faces(library: Library, person_id: int) -> list[FaceInfo]:
 
 
 def unsorted_faces(library: Library) -> list[FaceInfo]:
-    """Faces in no shown album: undecided ones, and those of unnamed albums below the minimum size."""
+    """Faces in no shown album: undecided ones, and those of unnamed albums below the minimum size;
+    background faces last, dismissed ones not at all (`dismissed_faces`)."""
     shown = {p.id for p in list_people(library, include_hidden=True)}
-    faces = _faces(library, f"f.state IN ('undecided', 'suggested') AND {_PRESENT}", ())
+    faces = _faces(library, f"f.state IN ('undecided', 'suggested') AND f.dismissed = 0 AND {_PRESENT}", (),
+                   "f.background, f.id")
     return [f for f in faces if f.person_id is None or f.person_id not in shown]
+
+
+def dismissed_faces(library: Library) -> list[FaceInfo]:
+    """Faces the user dismissed as not interesting, of present photos: to look at and restore."""
+    return _faces(library, f"f.dismissed = 1 AND f.state != 'not_face' AND {_PRESENT}", ())
 
 
 def photo_faces(library: Library, photo_id: int) -> list[FaceInfo]:
@@ -208,3 +221,55 @@ def readable_files(library: Library) -> list[tuple[bytes, int]]:
     """(stored path, photo id) of every file the last scan read as a photo, by path."""
     return library.con.execute(
         "SELECT path, photo_id FROM locations WHERE status = 'ok' AND photo_id IS NOT NULL ORDER BY path").fetchall()
+
+
+# --- for the best-match hints of albums/hints.py ----------------------------------------------
+
+def _references(states: tuple[str, ...], per_person: int) -> tuple[str, tuple]:
+    """FROM clause (and its parameters) of the reference faces: each named person's faces in
+    `states`, at most `per_person` of them (confirmed first, then the newest)."""
+    return ("""FROM (SELECT f.person_id, f.id,
+                            ROW_NUMBER() OVER (PARTITION BY f.person_id
+                                               ORDER BY f.state = 'confirmed' DESC, f.id DESC) AS n
+                     FROM faces f JOIN persons p ON p.id = f.person_id AND p.name IS NOT NULL
+                     WHERE f.state IN (SELECT value FROM json_each(?)))
+               WHERE n <= ?""", (json.dumps(list(states)), per_person))
+
+
+def reference_fingerprint(library: Library, states: tuple[str, ...], per_person: int) -> tuple:
+    """A value that changes whenever the reference faces (see `reference_vectors`) change: one
+    index scan, no vectors read."""
+    sql, params = _references(states, per_person)
+    return tuple(library.con.execute(
+        f"SELECT COUNT(*), TOTAL(id * 1000003.0 + person_id), TOTAL(person_id * person_id) {sql}", params).fetchone())
+
+
+def reference_vectors(library: Library, model: str, states: tuple[str, ...],
+                      per_person: int) -> tuple[np.ndarray, np.ndarray]:
+    """(R,) person ids, sorted, and (R, 512) float32 vectors of `model` of the named persons'
+    reference faces: their faces in `states`, at most `per_person` each (confirmed first)."""
+    sql, params = _references(states, per_person)
+    rows = library.con.execute(
+        f"""SELECT r.person_id, e.vec FROM (SELECT person_id, id {sql}) r
+            JOIN embeddings e ON e.face_id = r.id AND e.model = ? ORDER BY r.person_id""",
+        (*params, model)).fetchall()
+    person = np.array([r[0] for r in rows], np.int64)
+    return person, (vectors_from_rows(r[1] for r in rows) if rows else np.zeros((0, EMBED_DIM), np.float32))
+
+
+def face_vectors(library: Library, model: str,
+                 face_ids: list[int]) -> tuple[list[int], list[int | None], np.ndarray]:
+    """(face ids, their person ids, (N, 512) float32 vectors of `model`) of those faces that have one."""
+    rows = library.con.execute(
+        "SELECT f.id, f.person_id, e.vec FROM faces f JOIN embeddings e ON e.face_id = f.id AND e.model = ? "
+        "WHERE f.id IN (SELECT value FROM json_each(?))", (model, json.dumps([int(i) for i in face_ids]))).fetchall()
+    if not rows:
+        return [], [], np.zeros((0, EMBED_DIM), np.float32)
+    return [r[0] for r in rows], [r[1] for r in rows], vectors_from_rows(r[2] for r in rows)
+
+
+def rejections_of(library: Library, face_ids: list[int]) -> set[tuple[int, int]]:
+    """(face id, person id) of every "not this person" said of these faces."""
+    return set(library.con.execute(
+        "SELECT face_id, person_id FROM rejections WHERE face_id IN (SELECT value FROM json_each(?))",
+        (json.dumps([int(i) for i in face_ids]),)).fetchall())

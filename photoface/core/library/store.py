@@ -144,8 +144,19 @@ class Library:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic write: everything inside commits together or not at all."""
-        self.con.execute("BEGIN IMMEDIATE")
+        """One atomic write: everything inside commits together or not at all.
+
+        Raises:
+            StoreError: another process (the window, a command) kept the library's write lock past
+                the connection's busy timeout (30 s); nothing was written.
+        """
+        try:
+            self.con.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            raise StoreError(f"the library {self.root} is busy: another photoface (a window or a command) "
+                             "is writing to it. Nothing was changed; try again when it is done.") from exc
         try:
             yield self.con
         except BaseException:
