@@ -181,6 +181,20 @@ class Actions(QObject):
         # A new person of these faces, rejected from where they were: a move to a new name.
         return self._run("New Person", lambda: self.review.split(face_ids, name))
 
+    def name_face(self, face_id: int, current_person: int | None, name: str) -> int | None:
+        """One face is the person called `name` (one undo step): a confirm when it is in no person
+        or already in that one, a move when it leaves another, a new person when the name is new.
+        Returns the person's id."""
+        name = " ".join(name.split())
+        if not name:
+            return None
+        pid, known = next(((i, n) for i, n in person_names(self.library) if n.casefold() == name.casefold()),
+                          (None, None))
+        if pid is not None and current_person in (None, pid):
+            return pid if self._run("Confirm", lambda: self.review.confirm([face_id], pid),
+                                    f"Confirmed: this face is {known}.") is not None else None
+        return self.move_to_name([face_id], name)
+
     def ask_move(self, face_ids: list[int]) -> int | None:
         """"Move to…": asks for a person's name (completing over the named persons)."""
         if not face_ids:

@@ -36,12 +36,15 @@ class TileDelegate(QStyledItemDelegate):
     Attributes:
         kind -- "person" (name + face count) or "face" (state badge, optional review mark).
         thumb_px -- thumbnail side in logical pixels.
+        marks -- face id -> review mark ("yes"/"no"), or None; hints -- face id -> the name of the
+            person an unsorted face resembles ("maybe Ann?"), or None.
     """
 
     def __init__(self, cache: ThumbnailCache, kind: str, thumb_px: int = 104, parent=None):
         super().__init__(parent)
         self.cache, self.kind, self.thumb_px = cache, kind, thumb_px
         self.marks: dict[int, str] | None = None
+        self.hints: dict[int, str] | None = None
         # Thumbnails already scaled and masked to this delegate's tile: painting is then one
         # unscaled blit, which keeps a scroll through 10k persons under a frame's budget.
         self._tiles: collections.OrderedDict[tuple[int, int], QPixmap] = collections.OrderedDict()
@@ -148,6 +151,9 @@ class TileDelegate(QStyledItemDelegate):
                          Qt.AlignHCenter | Qt.AlignVCenter, count)
 
     def _face_badges(self, painter, thumb: QRectF, face) -> None:
+        hint = self.hints.get(face.id) if self.hints is not None else None
+        if hint is not None:
+            self._hint(painter, thumb, hint)
         if face.state == "suggested":
             pen = QPen(SUGGESTED, 2.5, Qt.DashLine)
             painter.setPen(pen)
@@ -163,6 +169,25 @@ class TileDelegate(QStyledItemDelegate):
             painter.setBrush(Qt.NoBrush)
             painter.drawRoundedRect(thumb.adjusted(2, 2, -2, -2), 6, 6)
             self._badge(painter, thumb, colour, "✓" if mark == "yes" else "✗", left=True)
+
+    @staticmethod
+    def _hint(painter, thumb: QRectF, name: str) -> None:
+        """A dark strip across the top of the thumbnail, "maybe NAME?" in white (reads on any face);
+        "NAME?" where the whole sentence does not fit."""
+        font = painter.font()
+        font.setPixelSize(11)
+        painter.setFont(font)
+        fm = QFontMetrics(font)
+        strip = QRectF(thumb.left(), thumb.top(), thumb.width(), fm.height() + 4)
+        room = int(strip.width() - 8)
+        text = f"maybe {name}?"
+        if fm.horizontalAdvance(text) > room:
+            text = fm.elidedText(f"{name}?", Qt.ElideMiddle, room)
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 170))
+        painter.drawRoundedRect(strip, 6, 6)
+        painter.setPen(QColor("white"))
+        painter.drawText(strip.adjusted(4, 0, -4, 0), Qt.AlignCenter, text)
 
     @staticmethod
     def _badge(painter, thumb: QRectF, colour: QColor, glyph: str, left: bool = False) -> None:

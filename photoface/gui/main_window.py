@@ -14,13 +14,14 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QLab
 
 from photoface import APP_NAME
 from photoface.core.config import model_version
-from photoface.core.library.people import dismissed_faces, list_people, shared_photos, unsorted_faces, person_faces
+from photoface.core.library.people import dismissed_faces, unsorted_faces
 from photoface.core.library.store import Library
 from photoface.core.text import plural
 from photoface.gui import prompts
 from photoface.gui.actions import Actions
 from photoface.gui.context import Context
 from photoface.gui.item_models import NameFilter
+from photoface.gui.photo_thumbs import PhotoThumbnailCache
 from photoface.gui.qtfix import protect_none
 from photoface.gui.resources import app_icon
 from photoface.gui.scan_controller import ScanController, StatusWidgets
@@ -28,16 +29,16 @@ from photoface.gui.settings import ui_settings
 from photoface.gui.thumbnails import ThumbnailCache
 from photoface.gui.theme import Theme
 from photoface.gui.views.about import show_about
-from photoface.gui.views.dialogs import ErrorsDialog, SharedPhotosDialog
+from photoface.gui.views.dialogs import ErrorsDialog
 from photoface.gui.views.unsorted_view import UnsortedView
 from photoface.gui.views.folders_view import FoldersView
 from photoface.gui.views.people_view import PeopleView
 from photoface.gui.views.person_view import PersonView
-from photoface.gui.views.photo_list import PhotoRow
 from photoface.gui.views.photo_view import PhotoDialog
 from photoface.gui.views.preferences import PreferencesDialog
 from photoface.gui.views.review_dialog import ReviewDialog
 from photoface.gui.views.same_person import SamePersonDialog
+from photoface.gui.views.shared_photos import SharedPhotosDialog
 from photoface.gui.views.shortcuts_sheet import ShortcutsDialog
 from photoface.gui.window_geometry import first_geometry
 from photoface.gui.workers import ProcessJob, ThreadJob
@@ -106,9 +107,11 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.thumbs = ThumbnailCache(library.root, parent=self)
         self.thumbs.follow(self)  # crisp on the screen the window is on, also after a move
+        self.photo_thumbs = PhotoThumbnailCache(library.root, capacity_1x=300, parent=self)  # ~90 KB each at 1x
+        self.photo_thumbs.follow(self)
         self.actions = Actions(library, self)
         self.ctx = Context(library, self.actions, self.thumbs, self.open_photo, self.open_person,
-                           self.add_manual_face)
+                           self.add_manual_face, self.photo_thumbs)
         self.other_jobs: list[ProcessJob] = []
         self.photo_dialog: PhotoDialog | None = None
         self._dialogs: list = []
@@ -306,6 +309,7 @@ class MainWindow(QMainWindow):
         for job in self.other_jobs:
             job.kill()
         self.thumbs.stop()
+        self.photo_thumbs.stop()
         super().closeEvent(event)
 
     # --- views ------------------------------------------------------------------------------------
@@ -372,7 +376,7 @@ class MainWindow(QMainWindow):
     def is_idle(self) -> bool:
         """No reload pending or running (tests wait on this)."""
         return (not self._reload_timer.isActive() and ThreadJob.running() == 0 and not self.people.loading
-                and self.thumbs.pending() == 0
+                and self.thumbs.pending() == 0 and self.photo_thumbs.pending() == 0
                 and not self.hidden.loading and not self.person.loading and not self.unsorted_loading)
 
     def open_person(self, person_id: int | None) -> None:
@@ -385,10 +389,11 @@ class MainWindow(QMainWindow):
         self.nav.setCurrentRow(0)
         self.nav.blockSignals(False)
 
-    def open_photo(self, photo_id: int, face_id: int | None = None) -> None:
+    def open_photo(self, photo_id: int, face_id: int | None = None, sequence=None) -> None:
+        """Shows a photo; `sequence` ((photo id, face id) pairs) is what its arrows step through."""
         if self.photo_dialog is None:
             self.photo_dialog = PhotoDialog(self.ctx, self)
-        self.photo_dialog.show_photo(photo_id, face_id)
+        self.photo_dialog.show_photo(photo_id, face_id, sequence)
         self.photo_dialog.show()
         self.photo_dialog.raise_()
 
@@ -416,19 +421,10 @@ class MainWindow(QMainWindow):
         self._keep(dlg)
         return dlg
 
-    def show_shared_photos(self, person_ids: list[int]) -> None:
-        def load(lib):
-            rows = []
-            faces = {f.photo_id: f.id for f in person_faces(lib, person_ids[0])}
-            for pid, taken, path in shared_photos(lib, person_ids):
-                rows.append(PhotoRow(pid, taken, path, faces.get(pid)))
-            names = {p.id: p.label for p in list_people(lib, include_hidden=True, min_faces=0)}
-            return [names.get(i, "?") for i in person_ids], rows
-
-        job = ThreadJob(self.library.root, load, owner=self)
-        job.signals.finished.connect(lambda res: self._keep(SharedPhotosDialog(self.ctx, res[0], res[1], self)))
-        job.signals.failed.connect(lambda k, m, d: self._job_failed("Photos together", m, d))
-        job.start()
+    def show_shared_photos(self, person_ids: list[int]) -> SharedPhotosDialog:
+        dlg = SharedPhotosDialog(self.ctx, person_ids, self)
+        self._keep(dlg)
+        return dlg
 
     def show_export(self):
         from photoface.core.library.people import person_names
@@ -623,7 +619,7 @@ class MainWindow(QMainWindow):
         self.state_label.setText("Adding the face (loading the models)…")
 
         def done(result: dict) -> None:
-            self.state_label.setText("Face added: find it in Unsorted faces, or name it from the photo.")
+            self.state_label.setText("Face added: name it on the photo (click its box), or find it in Unsorted faces.")
             self.last_manual_face = result.get("face_id")
             self.reload_all()
 

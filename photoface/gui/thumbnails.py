@@ -29,6 +29,7 @@ class ThumbnailCache(QObject):
 
     loaded = Signal()
     _arrived = Signal(int, QImage, float)
+    logical_px = THUMB_LOGICAL_PX  # side of the thumbnails made, in logical pixels
 
     def __init__(self, lib_dir: str | Path, capacity_1x: int = 6000, parent=None):
         super().__init__(parent)
@@ -116,17 +117,20 @@ class ThumbnailCache(QObject):
                 face_id, _ = self._pending.popitem(last=True)  # newest first: what is on screen
                 self._in_flight += 1
                 dpr = self._dpr
-            size = round(THUMB_LOGICAL_PX * dpr)
-            try:
-                data = lib.face_thumb(face_id)
-            except Exception:  # noqa: BLE001 - a face deleted meanwhile: placeholder stays
-                data = None
-            image = QImage()
-            if data:
-                image.loadFromData(data, "JPEG")
-            if not image.isNull() and max(image.width(), image.height()) != size:
-                image = image.scaled(size, size, Qt.KeepAspectRatio, Qt.SmoothTransformation)
-            self._arrived.emit(face_id, image, dpr)
+            self._arrived.emit(face_id, self._image(lib, face_id, round(self.logical_px * dpr)), dpr)
+
+    def _image(self, lib, face_id: int, size: int) -> QImage:
+        """Runs in the loader thread: the face's thumbnail at `size` device pixels (null if none)."""
+        try:
+            data = lib.face_thumb(face_id)
+        except Exception:  # noqa: BLE001 - a face deleted meanwhile: placeholder stays
+            data = None
+        image = QImage()
+        if data:
+            image.loadFromData(data, "JPEG")
+        if not image.isNull() and max(image.width(), image.height()) != size:
+            image = image.scaled(size, size, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+        return image
 
     def _store(self, face_id: int, image: QImage, dpr: float) -> None:
         with self._lock:

@@ -306,7 +306,18 @@ def test_photo_view_and_manual_face(qtbot, make_window, library_dir):
     qtbot.waitUntil(lambda: len(dlg.canvas.faces) == before + 1 and not dlg.loading, timeout=90000)
     manual = [f for f in dlg.canvas.faces if f.id == win.last_manual_face]
     assert manual and manual[0].state == "undecided"
+    # The new face's name field opens in place, on its box.
+    qtbot.waitUntil(lambda: dlg.namer.isVisible(), timeout=10000)
+    assert dlg.namer.face.id == win.last_manual_face and dlg.namer.edit.hasFocus()
+    assert dlg.canvas.face_rect(win.last_manual_face).bottom() < dlg.namer.y() or \
+        dlg.namer.geometry().bottom() < dlg.canvas.face_rect(win.last_manual_face).top()
     screenshot(dlg, "photo-view-manual-face")
+    qtbot.keyClicks(dlg.namer.edit, "Drawn Person")
+    qtbot.keyClick(dlg.namer.edit, Qt.Key_Return)
+    wait_idle(qtbot, win)
+    qtbot.waitUntil(lambda: not dlg.loading, timeout=10000)
+    named = [f for f in dlg.canvas.faces if f.id == win.last_manual_face]
+    assert named and named[0].person_name == "Drawn Person" and named[0].state == "confirmed"
     dlg.close()
 
 
@@ -342,4 +353,5 @@ def test_folders_errors_preferences_and_shared(qtbot, make_window, library_dir, 
     win.people.show_shared()
     qtbot.waitUntil(lambda: any(type(d).__name__ == "SharedPhotosDialog" for d in win._dialogs), timeout=10000)
     shared = [d for d in win._dialogs if type(d).__name__ == "SharedPhotosDialog"][0]
-    assert shared.list.model_.rowCount() == 0 or shared.list.model_.rows[0].photo_id > 0
+    qtbot.waitUntil(lambda: not shared.loading, timeout=10000)
+    assert all(r.photo_id > 0 for r in shared.timeline.model_.photos())

@@ -7,9 +7,12 @@ and not marked "not a face" are shown; faces the user dismissed ("not interestin
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
-from photoface.core.library.store import Library, decode_path, present
+import numpy as np
+
+from photoface.core.library.store import EMBED_DIM, Library, decode_path, present, vectors_from_rows
 from photoface.core.types import Box
 
 _PRESENT = present()
@@ -128,14 +131,46 @@ def person_photos(library: Library, person_id: int) -> list[tuple[int, str | Non
     return [(f.photo_id, f.taken_at, f.path) for f in _unique_photos(person_faces(library, person_id))]
 
 
-def shared_photos(library: Library, person_ids: list[int]) -> list[tuple[int, str | None, str | None]]:
-    """Photos in which every one of these persons appears, sorted by date taken."""
-    if not person_ids:
+#: "Photos together" modes: every one of the persons, any of them, or all of them and no one else.
+SHARED_MODES = ("all", "any", "only")
+
+
+def shared_photos(library: Library, person_ids: list[int],
+                  mode: str = "all") -> list[tuple[int, str | None, str | None]]:
+    """(photo id, date taken, a path) of the photos these persons are in, by date taken (unknown last).
+
+    Args:
+        person_ids: the persons; a face counts for its person when it is confirmed, accepted or
+            suggested, and its photo has a file on disk.
+        mode: "all" (each of them is in the photo), "any" (at least one is), or "only" (each of
+            them is, and no face of any other person is: no one else recognised; unknown faces
+            may be there).
+    """
+    if mode not in SHARED_MODES:
+        raise ValueError(f"mode {mode!r} is not one of {SHARED_MODES}")
+    ids = sorted({int(i) for i in person_ids})
+    if not ids:
         return []
-    sets = [{f.photo_id for f in person_faces(library, pid)} for pid in person_ids]
-    common = set.intersection(*sets)
-    faces = [f for f in person_faces(library, person_ids[0]) if f.photo_id in common]
-    return [(f.photo_id, f.taken_at, f.path) for f in _unique_photos(faces)]
+    wanted = ",".join("?" * len(ids))
+    having = "" if mode == "any" else "HAVING COUNT(DISTINCT f.person_id) = ?"
+    params: list = [*ids] + ([] if mode == "any" else [len(ids)])
+    others = ""
+    if mode == "only":
+        others = (f"""AND NOT EXISTS (SELECT 1 FROM faces o WHERE o.photo_id = ph.id
+                      AND o.state IN ({_SHOWN}) AND o.person_id IS NOT NULL
+                      AND o.person_id NOT IN ({wanted}))""")
+        params += ids
+    rows = library.con.execute(
+        f"""SELECT ph.id, ph.taken_at,
+                   (SELECT l.path FROM locations l WHERE l.photo_id = ph.id AND l.status = 'ok'
+                    ORDER BY l.path LIMIT 1)
+            FROM photos ph
+            WHERE ph.id IN (SELECT f.photo_id FROM faces f
+                            WHERE f.person_id IN ({wanted}) AND f.state IN ({_SHOWN}) AND {_PRESENT}
+                            GROUP BY f.photo_id {having})
+              {others}
+            ORDER BY ph.taken_at IS NULL, ph.taken_at, ph.id""", params).fetchall()
+    return [(pid, taken, decode_path(path) if path else None) for pid, taken, path in rows]
 
 
 def _unique_photos(faces: list[FaceInfo]) -> list[FaceInfo]:
@@ -186,3 +221,55 @@ def readable_files(library: Library) -> list[tuple[bytes, int]]:
     """(stored path, photo id) of every file the last scan read as a photo, by path."""
     return library.con.execute(
         "SELECT path, photo_id FROM locations WHERE status = 'ok' AND photo_id IS NOT NULL ORDER BY path").fetchall()
+
+
+# --- for the best-match hints of albums/hints.py ----------------------------------------------
+
+def _references(states: tuple[str, ...], per_person: int) -> tuple[str, tuple]:
+    """FROM clause (and its parameters) of the reference faces: each named person's faces in
+    `states`, at most `per_person` of them (confirmed first, then the newest)."""
+    return ("""FROM (SELECT f.person_id, f.id,
+                            ROW_NUMBER() OVER (PARTITION BY f.person_id
+                                               ORDER BY f.state = 'confirmed' DESC, f.id DESC) AS n
+                     FROM faces f JOIN persons p ON p.id = f.person_id AND p.name IS NOT NULL
+                     WHERE f.state IN (SELECT value FROM json_each(?)))
+               WHERE n <= ?""", (json.dumps(list(states)), per_person))
+
+
+def reference_fingerprint(library: Library, states: tuple[str, ...], per_person: int) -> tuple:
+    """A value that changes whenever the reference faces (see `reference_vectors`) change: one
+    index scan, no vectors read."""
+    sql, params = _references(states, per_person)
+    return tuple(library.con.execute(
+        f"SELECT COUNT(*), TOTAL(id * 1000003.0 + person_id), TOTAL(person_id * person_id) {sql}", params).fetchone())
+
+
+def reference_vectors(library: Library, model: str, states: tuple[str, ...],
+                      per_person: int) -> tuple[np.ndarray, np.ndarray]:
+    """(R,) person ids, sorted, and (R, 512) float32 vectors of `model` of the named persons'
+    reference faces: their faces in `states`, at most `per_person` each (confirmed first)."""
+    sql, params = _references(states, per_person)
+    rows = library.con.execute(
+        f"""SELECT r.person_id, e.vec FROM (SELECT person_id, id {sql}) r
+            JOIN embeddings e ON e.face_id = r.id AND e.model = ? ORDER BY r.person_id""",
+        (*params, model)).fetchall()
+    person = np.array([r[0] for r in rows], np.int64)
+    return person, (vectors_from_rows(r[1] for r in rows) if rows else np.zeros((0, EMBED_DIM), np.float32))
+
+
+def face_vectors(library: Library, model: str,
+                 face_ids: list[int]) -> tuple[list[int], list[int | None], np.ndarray]:
+    """(face ids, their person ids, (N, 512) float32 vectors of `model`) of those faces that have one."""
+    rows = library.con.execute(
+        "SELECT f.id, f.person_id, e.vec FROM faces f JOIN embeddings e ON e.face_id = f.id AND e.model = ? "
+        "WHERE f.id IN (SELECT value FROM json_each(?))", (model, json.dumps([int(i) for i in face_ids]))).fetchall()
+    if not rows:
+        return [], [], np.zeros((0, EMBED_DIM), np.float32)
+    return [r[0] for r in rows], [r[1] for r in rows], vectors_from_rows(r[2] for r in rows)
+
+
+def rejections_of(library: Library, face_ids: list[int]) -> set[tuple[int, int]]:
+    """(face id, person id) of every "not this person" said of these faces."""
+    return set(library.con.execute(
+        "SELECT face_id, person_id FROM rejections WHERE face_id IN (SELECT value FROM json_each(?))",
+        (json.dumps([int(i) for i in face_ids]),)).fetchall())

@@ -1,15 +1,13 @@
-"""Small dialogs: files that failed, photos together (Preferences: views/preferences.py)."""
+"""Small dialogs: files that failed (Preferences: views/preferences.py; Photos together:
+views/shared_photos.py)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHeaderView, QLabel, QTableWidget, QTableWidgetItem,
                                QVBoxLayout)
 
 from photoface.core.text import plural
 from photoface.core.library.store import Library
-from photoface.gui.context import Context
-from photoface.gui.views.photo_list import PhotoList, PhotoRow
 
 
 class ErrorsDialog(QDialog):
@@ -37,23 +35,3 @@ class ErrorsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.resize(820, 420)
-
-
-class SharedPhotosDialog(QDialog):
-    """Photos in which all the given persons appear (people.shared_photos)."""
-
-    def __init__(self, ctx: Context, names: list[str], rows: list[PhotoRow], parent=None):
-        super().__init__(parent)
-        self.setWindowTitle("Photos together")
-        layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"<b>{plural(len(rows), 'photo')}</b> with " + ", ".join(names)
-                                if rows else "No photo shows all of " + ", ".join(names) + "."))
-        self.list = PhotoList(ctx.thumbs)
-        self.list.set_rows(rows)
-        self.list.open_photo.connect(lambda pid, fid: ctx.open_photo(pid, fid))
-        layout.addWidget(self.list)
-        buttons = QDialogButtonBox(QDialogButtonBox.Close)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-        self.resize(640, 480)
-        self.list.setFocus(Qt.OtherFocusReason)

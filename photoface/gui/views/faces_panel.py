@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QLabel, QMenu, QPushButton, QVBoxLayout, QWidget
 from photoface.core.text import plural
 from photoface.gui.context import Context
 from photoface.gui.item_models import FacesModel, ItemRole
+from photoface.gui.views.face_hints import FaceHints
 from photoface.gui.views.flow import FlowLayout
 from photoface.gui.views.grids import Grid
 from photoface.gui.views.shortcuts_sheet import SCOPE
@@ -20,7 +21,7 @@ class FacesPanel(QWidget):
 
     Attributes:
         model -- the FacesModel.
-        grid -- the Grid of faces.
+        grid -- the Grid of faces; hints -- the FaceHints of Unsorted faces.
     """
 
     def __init__(self, ctx: Context, parent=None):
@@ -67,6 +68,7 @@ class FacesPanel(QWidget):
         self.grid.customContextMenuRequested.connect(self._menu)
         self.grid.selectionModel().selectionChanged.connect(self._update)
         layout.addWidget(self.grid, 1)
+        self.hints = FaceHints(ctx.lib_dir, self.grid, self)  # "maybe Ann?" on unsorted faces
         self.legend = QLabel("✓ confirmed by you · no mark: accepted (in the album when you named, merged or hid "
                              "it) · ? suggested by photoface (dashed): confirm it or say no. Double-click or Enter "
                              "opens the photo.")
@@ -78,6 +80,7 @@ class FacesPanel(QWidget):
         selected = self.grid.selected_ids()
         self.person_id = person_id
         self.model.set_items(faces)
+        self.hints.reset(enabled=person_id is None)
         if selected:
             self.grid.select_ids(selected)
         if faces and not self.grid.currentIndex().isValid():
@@ -129,9 +132,13 @@ class FacesPanel(QWidget):
             self.ctx.actions.set_cover(self.person_id, ids[0])
 
     def open_face(self, face_id: int) -> None:
+        """Opens the face's photo; the viewer's arrows step through the photos of these faces."""
         row = self.model.row_of(face_id)
         if row is not None:
-            self.ctx.open_photo(self.model.items[row].photo_id, face_id)
+            sequence = {}
+            for f in self.model.items:
+                sequence.setdefault(f.photo_id, f.id)
+            self.ctx.open_photo(self.model.items[row].photo_id, face_id, list(sequence.items()))
 
     def _menu(self, pos) -> None:
         idx = self.grid.indexAt(pos)

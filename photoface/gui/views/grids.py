@@ -45,7 +45,8 @@ class CachedTileDelegate(TileDelegate):
         if self.kind == "person":
             return item.cover_face_id, (item.id, item.name, item.faces, item.hidden)
         mark = self.marks.get(item.id) if self.marks is not None else None
-        return item.id, (item.id, item.state, mark)
+        hint = self.hints.get(item.id) if self.hints is not None else None
+        return item.id, (item.id, item.state, mark, hint)
 
     def paint(self, painter: QPainter, option, index) -> None:
         face_id, content = self.content(source_item(index))

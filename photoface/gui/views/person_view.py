@@ -1,5 +1,5 @@
-"""One person: inline rename, their faces (confirmed ✓ / suggested ?), their photos by date,
-"Is this NAME?" review, hide, forget."""
+"""One person: inline rename, their faces (confirmed ✓ / suggested ?), their photos as a timeline
+by month, "Is this NAME?" review, hide, forget."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from photoface.gui import prompts
 from photoface.gui.context import Context
 from photoface.gui.views.faces_panel import FacesPanel
 from photoface.gui.views.flow import FlowLayout
-from photoface.gui.views.photo_list import PhotoList, PhotoRow
+from photoface.gui.views.photo_list import PhotoRow
+from photoface.gui.views.photo_timeline import PhotoTimeline
 from photoface.gui.workers import ThreadJob
 
 
@@ -84,8 +85,8 @@ class PersonView(QWidget):
         layout.addLayout(head)
         self.tabs = QTabWidget()
         self.faces = FacesPanel(ctx)
-        self.photos = PhotoList(ctx.thumbs)
-        self.photos.open_photo.connect(lambda pid, fid: ctx.open_photo(pid, fid))
+        self.photos = PhotoTimeline(ctx.photo_thumbs)
+        self.photos.open_photo.connect(lambda pid, fid: ctx.open_photo(pid, fid, self.photos.sequence()))
         self.tabs.addTab(self.faces, "Faces")
         self.tabs.addTab(self.photos, "Photos")
         layout.addWidget(self.tabs, 1)
