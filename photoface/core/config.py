@@ -13,6 +13,10 @@ DEFAULTS: dict[str, object] = {
     "detect_max_side": 1024,           # long side MTCNN sees, in px; never upscaled
     "min_face_px": 20,                 # smallest face kept, in original pixels
     "min_detection_score": 0.9,
+    # Decode big JPEGs at 1/2, 1/4 or 1/8 size, keeping at least detect_max_side px (Pillow's
+    # draft); crops and thumbnails are then cut from that copy. `python -m benchmarks.scan
+    # --compare-draft` measures it against full decoding.
+    "jpeg_draft": True,
     # Alignment and input scaling: `python -m benchmarks.scan --compare-preprocessing` gave AUC
     # (five_celebrity_faces / lfw_subset / sports_celebrities) margin+fixed 0.9972 / 0.9928 / 0.9103,
     # similarity+fixed 0.9871 / 0.9940 / 0.9013, margin+prewhiten 0.9955 / 0.9923 / 0.8828,
