@@ -194,10 +194,11 @@ def main() -> None:
     models = FaceModels(settings)
     models.load()
     if args.compare_draft:
-        full = FaceModels(dict(settings, jpeg_draft=False))
+        draft, full = FaceModels(dict(settings, jpeg_draft=True)), FaceModels(dict(settings, jpeg_draft=False))
+        draft.load()
         full.load()
         for name, folder in chosen_sets(args):
-            emit(run_photoface(name, folder, models, args.workers, label="draft"))
+            emit(run_photoface(name, folder, draft, args.workers, label="draft"))
             emit(run_photoface(name, folder, full, args.workers, label="full-decode"))
         return
     if args.compare_preprocessing:

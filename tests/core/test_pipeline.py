@@ -188,9 +188,9 @@ def test_big_jpeg_decoded_small_gives_faces_in_original_pixels(datasets_dir, fac
         scale = 2300 / max(im.size)  # over 2 x 1024: draft decoding halves it
         big = im.convert("RGB").resize((round(im.width * scale), round(im.height * scale)), Image.LANCZOS)
     big.save(album / "big.jpg", quality=95)
-    full_models = FaceModels(dict(DEFAULTS, jpeg_draft=False))
     boxes = {}
-    for label, models in (("draft", face_models), ("full", full_models)):
+    assert not face_models.settings["jpeg_draft"]  # the default decodes in full
+    for label, models in (("draft", FaceModels(dict(DEFAULTS, jpeg_draft=True))), ("full", face_models)):
         with Library(tmp_path / f"lib-{label}") as lib:
             report = scan(lib, [str(album)], models=models)
             assert report.new_photos == 1
