@@ -87,3 +87,39 @@ def plain_rank_order(x: np.ndarray, idx: np.ndarray, dist: np.ndarray, threshold
 
 def neighbours(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return knn_mod.knn(x, k)
+
+
+def infomap(idx: np.ndarray, dist: np.ndarray, threshold: float, seed: int = 1) -> np.ndarray:
+    """Infomap (Rosvall & Bergstrom 2008) on the k-NN graph, as in face-clustering papers
+    (e.g. Yang et al. 2019's baseline): undirected edges between neighbours closer than
+    `threshold`, weighted by similarity 1 - d/threshold; the two-level modules are the clusters,
+    a face without an edge its own."""
+    from infomap import Infomap
+
+    im = Infomap(two_level=True, silent=True, seed=seed, num_trials=1)
+    n = len(idx)
+    a, j = np.nonzero((idx >= 0) & (dist < threshold))
+    b = idx[a, j]
+    keep = a < b  # each undirected pair once (both lists may hold it)
+    pairs = {}
+    for u, v, d in zip(np.where(keep, a, b).tolist(), np.where(keep, b, a).tolist(), dist[a, j].tolist()):
+        pairs[(u, v)] = max(1e-6, 1.0 - d / threshold)
+    for (u, v), w in pairs.items():
+        im.add_link(u, v, w)
+    labels = np.arange(n, dtype=np.int64) + n  # unlinked faces: one module each
+    if pairs:
+        im.run()
+        for node, module in im.get_modules().items():
+            labels[node] = module
+    return labels
+
+
+def hdbscan(x: np.ndarray, min_cluster_size: int) -> np.ndarray:
+    """HDBSCAN (Campello et al. 2013; scikit-learn's) over Euclidean distance, which orders pairs
+    as squared L2 does on unit vectors; its noise stays unsorted (-1)."""
+    from sklearn.cluster import HDBSCAN
+
+    if len(x) < 3:
+        return np.full(len(x), -1, np.int64)
+    return HDBSCAN(min_cluster_size=int(min_cluster_size), min_samples=1, metric="euclidean",
+                   copy=True).fit_predict(x.astype(np.float64)).astype(np.int64)

@@ -34,6 +34,7 @@ from benchmarks.cluster import reset_decisions, scanned_library
 from photoface.core.albums import update as cluster
 from photoface.core.learning import metrics
 from photoface.core.learning.evaluation import labelled_faces
+from photoface.core.learning.versions import active_version
 from photoface.core.learning.finetune import finetune
 from photoface.core.learning.versions import activate_model
 from photoface.core.albums.review import Review
@@ -44,7 +45,7 @@ ALL_SETS = ("five_celebrity_faces", "lfw_subset", "sports_celebrities", "lfw")
 
 def _simulate_user(lib: Library, folder: Path, min_photos: int, seed: int):
     """Confirms half of each known identity's labelled faces; returns the split."""
-    model = cluster.active_model(lib)
+    model = active_version(lib)
     lf = labelled_faces(lib, str(folder), model)
     names, counts = np.unique(lf.identities, return_counts=True)
     eligible = names[counts >= min_photos]
@@ -65,7 +66,7 @@ def _simulate_user(lib: Library, folder: Path, min_photos: int, seed: int):
 
 def _measure(lib: Library, folder: Path, known: set[str], unseen: set[str], confirmed: set[int],
              with_tar: bool) -> dict:
-    model = cluster.active_model(lib)
+    model = active_version(lib)
     lf = labelled_faces(lib, str(folder), model)
     person = dict(lib.con.execute("SELECT id, COALESCE(person_id, -1) FROM faces").fetchall())
     is_known = np.isin(lf.identities, list(known))

@@ -97,7 +97,7 @@ def cmd_status(args) -> int:
             **counts,
             "roots": [r for _, r in lib.roots()],
             "model": model_version(settings["active_weights"], settings["align_mode"],
-                                   settings["input_scaling"]),
+                                   settings["input_scaling"], settings["embed_precision"]),
             "detector": settings["detector_backend"],
             "device": compute_device(),
         }
@@ -165,13 +165,14 @@ def cmd_verify(args) -> int:
 def _person_id(lib, ref: str) -> int:
     """A person given by id or by name (case-insensitive)."""
     from photoface.core.albums.review import ReviewError
+    from photoface.core.library.persons import person_named
 
     if ref.isdigit():
         return int(ref)
-    row = lib.con.execute("SELECT id FROM persons WHERE name = ? COLLATE NOCASE", (ref,)).fetchone()
-    if row is None:
+    person_id = person_named(lib.con, ref)
+    if person_id is None:
         raise ReviewError(f"no person named {ref!r} (see `photoface people`)")
-    return row[0]
+    return person_id
 
 
 def _recluster(lib, full: bool, dry_run: bool = False) -> None:
@@ -239,10 +240,9 @@ def _review_action(args, action) -> int:
 
 def _who(lib, person_id: int) -> str:
     """A person as the CLI names it: 'person 6 (Bob, 36 faces)'."""
-    row = lib.con.execute(
-        "SELECT p.name, (SELECT COUNT(*) FROM faces f WHERE f.person_id = p.id "
-        "AND f.state IN ('confirmed', 'accepted', 'suggested')) FROM persons p WHERE p.id = ?",
-        (person_id,)).fetchone()
+    from photoface.core.library.people import person_name_and_size
+
+    row = person_name_and_size(lib, person_id)
     if row is None:
         return f"person {person_id}"
     name, n = row
@@ -250,8 +250,9 @@ def _who(lib, person_id: int) -> str:
 
 
 def _accepted_of(lib, person_id: int) -> int:
-    return lib.con.execute("SELECT COUNT(*) FROM faces WHERE person_id = ? AND state = 'accepted'",
-                           (person_id,)).fetchone()[0]
+    from photoface.core.library.people import accepted_count
+
+    return accepted_count(lib, person_id)
 
 
 def cmd_merge(args) -> int:
@@ -332,6 +333,35 @@ def cmd_not_face(args) -> int:
     def act(lib, r):
         r.not_a_face(args.faces)
         return f"{plural(len(set(args.faces)), 'detection')} marked as not a face"
+    return _review_action(args, act)
+
+
+def cmd_dismiss_background(args) -> int:
+    """Dismisses background faces as not interesting (not "not a face"): those given, or every
+    background face Unsorted lists, as the window's button does; --list and --restore show and
+    bring back dismissed faces."""
+    from photoface.core.library.people import dismissed_faces, unsorted_faces
+
+    def act(lib, r):
+        if args.list:
+            gone = dismissed_faces(lib)
+            lines = [f"{f.id}\t{f.path or '(no file)'}" for f in gone]
+            return "\n".join(lines + [f"{plural(len(gone), 'dismissed face')}"])
+        if args.restore:
+            ids = args.faces or [f.id for f in dismissed_faces(lib)]
+            if not ids:
+                return "no dismissed faces to restore"
+            r.restore_dismissed(ids)
+            n = len(r.history()[-1][2]["faces"])
+            return f"{plural(n, 'dismissed face')} restored to Unsorted (undo: photoface undo)"
+        ids = args.faces or [f.id for f in unsorted_faces(lib) if f.background]
+        if not ids:
+            return "no background faces to dismiss"
+        r.dismiss_background(ids)
+        n = len(r.history()[-1][2]["faces"])
+        where = "" if args.faces else " of Unsorted"
+        return (f"{plural(n, 'background face')}{where} dismissed as not interesting "
+                f"(see them: photoface dismiss-background --list; undo: photoface undo)")
     return _review_action(args, act)
 
 
@@ -644,6 +674,13 @@ def _build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("not-face", help="these detections are not faces")
     p.add_argument("faces", nargs="+", type=int)
     p.set_defaults(func=cmd_not_face)
+
+    p = sub.add_parser("dismiss-background",
+                       help="dismiss background faces (those given, or all of Unsorted) as not interesting")
+    p.add_argument("faces", nargs="*", type=int)
+    p.add_argument("--list", action="store_true", help="list the dismissed faces")
+    p.add_argument("--restore", action="store_true", help="bring dismissed faces back (those given, or all)")
+    p.set_defaults(func=cmd_dismiss_background)
 
     p = sub.add_parser("not-same", help="two persons are not the same (never suggest merging them)")
     p.add_argument("a")

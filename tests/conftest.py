@@ -15,6 +15,19 @@ def _datasets_root() -> Path:
     return Path(os.environ.get("PHOTOFACE_DATASETS", REPO_ROOT.parent / "shared" / "datasets"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory):
+    """Derived model files (FaceNet as ONNX) go to a folder of this session, not the user's cache;
+    child processes started by tests inherit it."""
+    old = os.environ.get("PHOTOFACE_CACHE")
+    os.environ["PHOTOFACE_CACHE"] = str(tmp_path_factory.mktemp("model-cache"))
+    yield Path(os.environ["PHOTOFACE_CACHE"])
+    if old is None:
+        os.environ.pop("PHOTOFACE_CACHE", None)
+    else:
+        os.environ["PHOTOFACE_CACHE"] = old
+
+
 @pytest.fixture(scope="session")
 def datasets_dir() -> Path:
     """The folder of identity-labelled face photo sets (`<set>/<identity>/<file>`)."""

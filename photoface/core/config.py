@@ -37,7 +37,7 @@ DEFAULTS: dict[str, object] = {
     # the four sets; these are the fewest summed ops to clean (0 + 3 + 20 + 967) among the settings
     # that keep every set within the BCubed F targets (1.0 / 0.9905 / 0.8847 / 0.9442): a lower
     # link or album ratio saves lfw up to 35 ops but leaves sports_celebrities' strays unsorted.
-    # The ratios multiply the library's crowding scale (see cluster.thresholds); cluster_max_dist
+    # The ratios multiply the library's crowding scale (see albums/engine.thresholds); cluster_max_dist
     # only caps the link distance when set below ~1.3.
     # Quality floors made every set worse (they push true faces to Unsorted), so they are off by
     # default: raise them for libraries full of tiny background faces.
@@ -55,14 +55,25 @@ DEFAULTS: dict[str, object] = {
     "min_quality_sharpness": 0.0,      # nor blurrier crops (variance of the Laplacian)
     "min_quality_score": 0.0,          # nor less certain detections
     "embed_batch_size": 32,
+    # FaceNet's arithmetic: "fp32", or "int8" (the quantised model of faces/quantize.py; another
+    # model version, so switching re-embeds like a model change). `python -m benchmarks.int8` gave
+    # verification AUC FP32 / INT8 per shared set: see the README; FP32 stays the default unless
+    # INT8 loses nothing on every set.
+    "embed_precision": "fp32",
+    # The window watches the library's folders and scans the ones whose photos change, and checks
+    # every folder when it opens (gui/auto_scan.py); the CLI never watches.
+    "watch_folders": True,
     "thumb_px": 128,
     "crop_jpeg_quality": 95,
 }
 
 
-def model_version(weights_id: str, align_mode: str, scaling: str) -> str:
-    """The version stamped on every embedding: weights and preprocessing together.
+def model_version(weights_id: str, align_mode: str, scaling: str, precision: str = "fp32") -> str:
+    """The version stamped on every embedding: weights, preprocessing and arithmetic together.
 
-    Two embeddings are only ever compared when their versions are equal.
+    Two embeddings are only ever compared when their versions are equal. FP32 versions keep the form
+    they had before INT8 existed (`weights:align:scaling`), so stored embeddings stay valid; INT8 ones
+    end in `:int8` (still starting with `weights:`, which discarding a model relies on).
     """
-    return f"{weights_id}:{align_mode}:{scaling}"
+    base = f"{weights_id}:{align_mode}:{scaling}"
+    return base if precision == "fp32" else f"{base}:{precision}"

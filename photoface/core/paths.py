@@ -8,6 +8,7 @@ expected under `sys._MEIPASS/<package>/`.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -54,6 +55,17 @@ def mtcnn_keras_weights_dir() -> Path:
     """The folder holding mtcnn's Keras weights `pnet.lz4`, `rnet.lz4` and `onet.lz4`."""
     folder = _package_dir("mtcnn") / "assets" / "weights"
     return _require(folder, tuple(f"{n}.lz4" for n in _MTCNN_NETS))
+
+
+def cache_dir() -> Path:
+    """Where derived model files are kept (the shipped FaceNet as ONNX, its INT8 variants):
+    $PHOTOFACE_CACHE, else the user cache folder. Anything here can be deleted; it is rebuilt."""
+    env = os.environ.get("PHOTOFACE_CACHE")
+    if env:
+        return Path(env)
+    import appdirs  # small, but only needed here
+
+    return Path(appdirs.user_cache_dir("photoface", appauthor=False)) / "models"
 
 
 def resources_dir() -> Path:

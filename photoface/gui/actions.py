@@ -126,6 +126,15 @@ class Actions(QObject):
     def not_a_face(self, face_ids: list[int]):
         return self._run("Not a Face", lambda: self.review.not_a_face(face_ids))
 
+    def dismiss_background(self, face_ids: list[int]):
+        """"Not interesting" (not "not a face"): the background faces among these leave Unsorted."""
+        return self._run("Dismiss Background Faces", lambda: self.review.dismiss_background(face_ids),
+                         f"Dismissed {_faces(face_ids)} in the background (Show dismissed lists them).")
+
+    def restore_dismissed(self, face_ids: list[int]):
+        return self._run("Restore Dismissed Faces", lambda: self.review.restore_dismissed(face_ids),
+                         f"Restored {_faces(face_ids)} to Unsorted.")
+
     def not_same(self, a: int, b: int):
         return self._run("Not the Same", lambda: self.review.not_same_person(a, b))
 

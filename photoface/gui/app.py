@@ -51,9 +51,11 @@ def main(folders: list[str] | None = None, library_dir: str | None = None) -> in
 
     from photoface.core.errors import StoreError
     from photoface.core.library.store import Library
+    from photoface.gui.auto_scan import AutoScan
     from photoface.gui.main_window import MainWindow
     from photoface.gui.qtfix import protect_none
     from photoface.gui.resources import app_icon
+    from photoface.gui.single_instance import LibraryInstance, bring_up
 
     protect_none()
 
@@ -70,13 +72,41 @@ def main(folders: list[str] | None = None, library_dir: str | None = None) -> in
                                              "Check that the folder exists and is writable, or choose another "
                                              "with --library DIR.")
         return 1
+    instance = LibraryInstance(library.root)
+    if not instance.claim():
+        return _hand_over(library, folders or [])
     missing = _check_models(library)
     if missing:
         QMessageBox.warning(None, APP_NAME, f"A face model file is missing, so photos cannot be scanned:\n\n"
                                             f"{missing}\n\nReinstall photoface to restore it. You can still "
                                             "browse and name the people already found.")
     window = MainWindow(library)
+    instance.serve()
+    instance.handed.connect(lambda handed: bring_up(window, handed))
     window.show()
     if folders:
         window.scan_folders(list(folders))
-    return app.exec()
+    AutoScan(window).start()
+    try:
+        return app.exec()
+    finally:
+        instance.release()
+
+
+def _hand_over(library, folders: list[str]) -> int:
+    """Another window holds this library: give it the folders instead of opening a second window."""
+    from photoface.gui.single_instance import WindowBusy, hand_over
+
+    root = library.root
+    library.close()
+    try:
+        hand_over(root, folders)
+    except WindowBusy as exc:
+        print(f"photoface: a photoface window holds the library {root} but does not answer ({exc}). "
+              "Close that window, or wait for it and try again.", file=sys.stderr)
+        return 1
+    if folders:
+        print(f"photoface: handed {', '.join(folders)} over to the window already open on {root}; it scans them.")
+    else:
+        print(f"photoface: a window is already open on {root}; it comes to the front.")
+    return 0

@@ -84,9 +84,13 @@ def _job_scan(lib_dir: str, args: dict, queue, cancel) -> dict:
     from photoface.core.library.store import Library
 
     with Library(lib_dir) as lib:
-        queue.put(("stage", "Loading models"))
-        models = face_models(lib)
-        queue.put(("info", {"device": compute_device(), "model": models.model_version}))
+        models = None
+        # A quiet scan (the folder watch) mostly finds nothing to read: the scan loads the models
+        # itself when a file needs them, so a removed photo costs no model load.
+        if not args.get("quiet"):
+            queue.put(("stage", "Loading models"))
+            models = face_models(lib)
+            queue.put(("info", {"device": compute_device(), "model": models.model_version}))
         if cancel.is_set():
             from photoface.core.errors import Cancelled
 

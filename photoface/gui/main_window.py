@@ -1,37 +1,39 @@
-"""The main window: sidebar, views, menus, status bar, the scan queue and drag-and-drop of folders."""
+"""The main window: sidebar, views, menus, status bar and drag-and-drop of folders (scans: scan_controller)."""
 
 from __future__ import annotations
 
 import logging
 import os
-import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QLabel, QListView, QListWidget,
                                QMainWindow, QMessageBox, QProgressBar, QPushButton, QSplitter, QStackedWidget,
                                QVBoxLayout, QWidget)
 
 from photoface import APP_NAME, __version__
 from photoface.core.config import model_version
-from photoface.core.library.people import list_people, shared_photos, unsorted_faces, person_faces
+from photoface.core.library.people import dismissed_faces, list_people, shared_photos, unsorted_faces, person_faces
 from photoface.core.library.store import Library
+from photoface.core.text import plural
 from photoface.gui import prompts
 from photoface.gui.actions import Actions
 from photoface.gui.context import Context
 from photoface.gui.item_models import NameFilter
 from photoface.gui.qtfix import protect_none
 from photoface.gui.resources import app_icon
+from photoface.gui.scan_controller import ScanController, StatusWidgets
 from photoface.gui.settings import ui_settings
 from photoface.gui.thumbnails import ThumbnailCache
-from photoface.gui.views.dialogs import ErrorsDialog, PreferencesDialog, SharedPhotosDialog
-from photoface.gui.views.faces_panel import FacesPanel
+from photoface.gui.views.dialogs import ErrorsDialog, SharedPhotosDialog
+from photoface.gui.views.unsorted_view import UnsortedView
 from photoface.gui.views.folders_view import FoldersView
 from photoface.gui.views.people_view import PeopleView
 from photoface.gui.views.person_view import PersonView
 from photoface.gui.views.photo_list import PhotoRow
 from photoface.gui.views.photo_view import PhotoDialog
+from photoface.gui.views.preferences import PreferencesDialog
 from photoface.gui.views.review_dialog import ReviewDialog
 from photoface.gui.views.same_person import SamePersonDialog
 from photoface.gui.workers import ProcessJob, ThreadJob
@@ -39,14 +41,6 @@ from photoface.gui.workers import ProcessJob, ThreadJob
 log = logging.getLogger(__name__)
 
 NAV = ["People", "Unsorted faces", "Hidden", "Folders"]
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
-        else f"{seconds // 60}:{seconds % 60:02d}"
 
 
 class WelcomePage(QWidget):
@@ -96,6 +90,7 @@ class MainWindow(QMainWindow):
     """
 
     scan_finished = Signal(dict)
+    preferences_changed = Signal(list)  # the library setting keys Preferences just saved
 
     def __init__(self, library: Library, settings=None, probe_device: bool = True):
         protect_none()  # before any model/view traffic (see qtfix)
@@ -109,10 +104,7 @@ class MainWindow(QMainWindow):
         self.actions = Actions(library, self)
         self.ctx = Context(library, self.actions, self.thumbs, self.open_photo, self.open_person,
                            self.add_manual_face)
-        self.scan_job: ProcessJob | None = None
-        self.scan_queue: list[list[str] | None] = []
         self.other_jobs: list[ProcessJob] = []
-        self.last_scan: dict | None = None
         self.photo_dialog: PhotoDialog | None = None
         self._dialogs: list = []
         self._unsorted_generation = 0
@@ -124,6 +116,10 @@ class MainWindow(QMainWindow):
         self._build_views()
         self._build_menus()
         self._build_status()
+        self.scans = ScanController(library, StatusWidgets(self.state_label, self.progress, self.cancel_button), self)
+        self.scans.finished.connect(self._scan_done)
+        self.scans.stopped.connect(self.reload_all)
+        self.scans.info.connect(self._worker_info)
         self.actions.status.connect(self.state_label.setText)
         self.actions.changed.connect(self._reload_timer.start)
         self._restore_state()
@@ -145,13 +141,9 @@ class MainWindow(QMainWindow):
         self.person.gone.connect(lambda: self.show_view("People"))
         self.person.back_requested.connect(lambda: self.show_view("People"))
         self.person.review_requested.connect(self.show_review)
-        self.unsorted = QWidget()
-        ul = QVBoxLayout(self.unsorted)
-        ul.setContentsMargins(8, 8, 8, 4)
-        ul.addWidget(QLabel("<b>Unsorted faces</b> — faces in no album yet. Select some and make a new "
-                            "person, move them to someone, or drag them onto a person on the left."))
-        self.unsorted_panel = FacesPanel(self.ctx)
-        ul.addWidget(self.unsorted_panel, 1)
+        self.unsorted = UnsortedView(self.ctx)
+        self.unsorted.mode_changed.connect(self.reload_unsorted)
+        self.unsorted_panel = self.unsorted.panel
         self.hidden = PeopleView(self.ctx, hidden=True)
         self.folders = FoldersView(self.ctx)
         self.folders.add_requested.connect(self.scan_folders)
@@ -219,6 +211,7 @@ class MainWindow(QMainWindow):
         self._menu_action(m, "&Same Person?…", self.show_same_person)
         self._menu_action(m, "&Is This…? (review the open person)", self._review_current, "Ctrl+R")
         self._menu_action(m, "&Merge Selected", self.people.merge_selected, "Ctrl+M")
+        self._menu_action(m, "&Dismiss Background Faces (Unsorted)", self._dismiss_background)
         self._menu_action(m, "Photos &Together…", self.people.show_shared, "Ctrl+T")
         m.addSeparator()
         self._menu_action(m, "Re&group Faces", lambda: self.run_cluster(full=True))
@@ -238,7 +231,6 @@ class MainWindow(QMainWindow):
         self.progress.hide()
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop the scan; what was done so far is kept")
-        self.cancel_button.clicked.connect(self.cancel_scan)
         self.cancel_button.hide()
         self.errors_button = QPushButton()
         self.errors_button.setFlat(True)
@@ -260,7 +252,8 @@ class MainWindow(QMainWindow):
 
     def _update_model_label(self) -> None:
         s = self.library.settings()
-        self.model_label.setText(f"Model: {model_version(s['active_weights'], s['align_mode'], s['input_scaling'])}")
+        version = model_version(s["active_weights"], s["align_mode"], s["input_scaling"], s["embed_precision"])
+        self.model_label.setText(f"Model: {version}")
 
     # --- state ------------------------------------------------------------------------------------
 
@@ -285,9 +278,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.save_state()
-        for job in [self.scan_job, *self.other_jobs]:
-            if job is not None:
-                job.kill()
+        self.scans.kill()
+        for job in self.other_jobs:
+            job.kill()
         self.thumbs.stop()
         super().closeEvent(event)
 
@@ -327,11 +320,22 @@ class MainWindow(QMainWindow):
         if self.photo_dialog is not None and self.photo_dialog.isVisible():
             self.photo_dialog.reload()
 
+    def _dismiss_background(self) -> None:
+        """People → Dismiss Background Faces: those Unsorted lists (opened first, so the user sees them go)."""
+        self.unsorted.show_dismissed.setChecked(False)
+        if self.stack.currentWidget() is not self.unsorted:
+            self.show_view("Unsorted faces")
+            self.state_label.setText("These are the unsorted faces; background faces are listed last. "
+                                     "Use “Dismiss background faces” to dismiss them.")
+            return
+        self.unsorted.dismiss_background()
+
     def reload_unsorted(self) -> None:
         self._unsorted_generation += 1
         gen = self._unsorted_generation
         self.unsorted_loading = True
-        job = ThreadJob(self.library.root, unsorted_faces, owner=self)
+        job = ThreadJob(self.library.root, dismissed_faces if self.unsorted.show_dismissed.isChecked()
+                        else unsorted_faces, owner=self)
         job.signals.finished.connect(lambda faces: self._unsorted_arrived(gen, faces))
         job.signals.failed.connect(lambda k, m, d: self._job_failed("Unsorted faces", m, d))
         job.start()
@@ -339,7 +343,7 @@ class MainWindow(QMainWindow):
     def _unsorted_arrived(self, gen: int, faces) -> None:
         if gen == self._unsorted_generation:
             self.unsorted_loading = False
-            self.unsorted_panel.set_faces(None, faces)
+            self.unsorted.set_faces(faces)
 
     def is_idle(self) -> bool:
         """No reload pending or running (tests wait on this)."""
@@ -425,8 +429,9 @@ class MainWindow(QMainWindow):
         return dlg
 
     def show_preferences(self) -> None:
-        dlg = PreferencesDialog(self.library, self)
+        dlg = PreferencesDialog(self.library, self, device=self.qsettings.value("device"))
         if dlg.exec() and dlg.changed_keys:
+            self.preferences_changed.emit(list(dlg.changed_keys))
             self._update_model_label()
             if any(k.startswith("cluster") or k.startswith("min_") for k in dlg.changed_keys):
                 if prompts.ask_yes_no(self, "Regroup faces", "Regroup the faces with the new settings now?"):
@@ -492,52 +497,18 @@ class MainWindow(QMainWindow):
                 self.show_view("People")
             elif self.current_view == "Folders":
                 self.folders.reload()
-        if self.scan_job is not None and self.scan_job.running:
-            self.scan_queue.append(folders)
-            self.state_label.setText(f"{self.state_label.text().split(' (')[0]} ({len(self.scan_queue)} queued)")
-            return
-        self._start_scan(folders)
+        self.scans.request(folders)
 
-    def _start_scan(self, folders: list[str] | None) -> None:
-        job = ProcessJob("scan", self.library.root, {"folders": folders})
-        self.scan_job = job
-        self._scan_started = time.monotonic()
-        job.stage.connect(self._scan_stage)
-        job.progress.connect(self._scan_progress)
-        job.step_progress.connect(self._step_progress)
-        job.info.connect(self._worker_info)
-        job.finished.connect(self._scan_done)
-        job.failed.connect(self._scan_failed)
-        job.cancelled.connect(self._scan_cancelled)
-        job.ended.connect(self._scan_ended)
-        self.progress.setRange(0, 0)
-        self.progress.show()
-        self.cancel_button.show()
-        self.cancel_button.setEnabled(True)
-        self.state_label.setText("Starting the scan…")
-        job.start()
+    def _scan_done(self, result: dict) -> None:
+        self._show_error_count()
+        self.thumbs.invalidate()
+        self.reload_all()
+        self.scan_finished.emit(result)
 
-    def _queued_suffix(self) -> str:
-        return f" ({len(self.scan_queue)} queued)" if self.scan_queue else ""
-
-    def _scan_stage(self, text: str) -> None:
-        if text.startswith("Grouping"):
-            self.progress.setRange(0, 0)
-        self.state_label.setText(text + "…" + self._queued_suffix())
-
-    def _scan_progress(self, p: dict) -> None:
-        total = max(int(p["files_total"]), 1)
-        self.progress.setRange(0, total)
-        self.progress.setValue(int(p["files_done"]))
-        self.progress.setFormat(f"{p['files_done']}/{p['files_total']}")
-        self.state_label.setText(
-            f"Scanning: {p['files_done']} of {p['files_total']} files · {p['faces']} faces · "
-            f"{p['rate']:.1f} files/s · {_duration(p['eta_s'])} left" + self._queued_suffix())
-
-    def _step_progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
-        self.progress.setFormat("%p%")
+    def _show_error_count(self) -> None:
+        n = self.library.counts()["errors"]
+        self.errors_button.setText(f"⚠ {plural(n, 'file')} could not be read…")
+        self.errors_button.setVisible(n > 0)
 
     def _worker_info(self, info: dict) -> None:
         if "device" in info:
@@ -546,55 +517,24 @@ class MainWindow(QMainWindow):
         if "model" in info:
             self.model_label.setText(f"Model: {info['model']}")
 
-    def _scan_done(self, result: dict) -> None:
-        self.last_scan = result
-        s = result.get("scan", {})
-        text = (f"Scan finished in {_duration(s.get('seconds'))}: {s.get('new_photos', 0)} new photos, "
-                f"{s.get('faces_added', 0)} faces")
-        if s.get("offline_roots"):
-            text += f"; {len(s['offline_roots'])} folder(s) offline"
-        if not result.get("cluster", {}).get("clustered", True):
-            text += " (grouping into people is not available)"
-        self.state_label.setText(text + self._queued_suffix())
-        self._show_error_count()
-        self.thumbs.invalidate()
-        self.reload_all()
-        self.scan_finished.emit(result)
-
-    def _show_error_count(self) -> None:
-        n = self.library.counts()["errors"]
-        self.errors_button.setText(f"⚠ {n} file(s) could not be read…")
-        self.errors_button.setVisible(n > 0)
-
-    def _scan_failed(self, kind: str, message: str, details: str) -> None:
-        self.state_label.setText("The scan stopped with an error.")
-        if kind == "ModelNotFoundError":
-            message = f"A model file is missing: {message}. Reinstall photoface to restore it."
-        elif kind == "StoreError":
-            message = f"The library could not be written: {message}"
-        prompts.show_error(self, "Scan failed", message, details or None)
-        self.reload_all()
-
-    def _scan_cancelled(self) -> None:
-        self.state_label.setText("Scan cancelled; everything finished so far is kept.")
-        self.scan_queue.clear()
-        self.reload_all()
-
-    def _scan_ended(self) -> None:
-        self.progress.hide()
-        self.cancel_button.hide()
-        if self.scan_queue:
-            self._start_scan(self.scan_queue.pop(0))
-
     def cancel_scan(self) -> None:
-        if self.scan_job is not None and self.scan_job.running:
-            self.cancel_button.setEnabled(False)
-            self.state_label.setText("Cancelling…")
-            self.scan_job.cancel()
+        self.scans.cancel()
 
     @property
     def scanning(self) -> bool:
-        return self.scan_job is not None and self.scan_job.running
+        return self.scans.running
+
+    @property
+    def scan_job(self) -> ProcessJob | None:
+        return self.scans.job
+
+    @property
+    def scan_queue(self) -> list[list[str] | None]:
+        return self.scans.queue
+
+    @property
+    def last_scan(self) -> dict | None:
+        return self.scans.last
 
     # --- other child-process work -------------------------------------------------------------------
 

@@ -194,3 +194,31 @@ def test_output_piped_into_head_ends_quietly(lfw_albums):
                          shell=True, capture_output=True, text=True, env=ENV, timeout=300)
     assert len(out.stdout) == 100
     assert "Traceback" not in out.stderr and "BrokenPipe" not in out.stderr, out.stderr
+
+
+@pytest.mark.model
+def test_dismiss_background_dismisses_the_bystanders_of_unsorted_undo_and_restore(lfw_albums):
+    from photoface.core.library.people import dismissed_faces, unsorted_faces
+
+    lib_dir = str(lfw_albums)
+    with Library(lfw_albums) as lib:
+        listed = unsorted_faces(lib)
+        bystanders = [f.id for f in listed if f.background]
+    assert bystanders and listed[-len(bystanders):] == [f for f in listed if f.background]  # listed last
+    out = photoface("--library", lib_dir, "dismiss-background")
+    assert out.returncode == 0, out.stderr
+    assert f"{len(bystanders)} background face" in out.stdout and "of Unsorted dismissed" in out.stdout
+    with Library(lfw_albums) as lib:
+        assert [f.id for f in dismissed_faces(lib)] == sorted(bystanders)
+        assert not any(f.background for f in unsorted_faces(lib))
+        assert lib.con.execute("SELECT COUNT(*) FROM faces WHERE state = 'not_face'").fetchone()[0] == 0
+    out = photoface("--library", lib_dir, "dismiss-background", "--list")
+    assert out.returncode == 0 and f"{len(bystanders)} dismissed face" in out.stdout
+    out = photoface("--library", lib_dir, "undo")
+    assert out.returncode == 0 and "Dismiss Background Faces" in out.stdout
+    out = photoface("--library", lib_dir, "redo")
+    assert out.returncode == 0 and "Dismiss Background Faces" in out.stdout
+    out = photoface("--library", lib_dir, "dismiss-background", "--restore", str(bystanders[0]))
+    assert out.returncode == 0 and "1 dismissed face restored" in out.stdout
+    with Library(lfw_albums) as lib:
+        assert len(dismissed_faces(lib)) == len(bystanders) - 1

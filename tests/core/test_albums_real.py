@@ -50,7 +50,7 @@ def property_library(clustered_lfw_subset, datasets_dir, tmp_path_factory):
         for photo in sorted((datasets_dir / "five_celebrity_faces" / person).iterdir())[:3]:
             shutil.copy(photo, new_photos / f"{person}-{photo.name}")
     with Library(work) as lib:
-        lf = labelled_faces(lib, str(folder), cluster.active_model(lib))
+        lf = labelled_faces(lib, str(folder), models.active_version(lib))
         names, counts = np.unique(lf.identities, return_counts=True)
         review = Review(lib)
         for name in sorted(names[counts >= 8])[:3]:

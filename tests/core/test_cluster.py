@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from photoface.core.albums import engine
 from photoface.core.albums import update as cluster
 from photoface.core.albums.review import Review
 from photoface.core.library.store import Library
@@ -10,9 +11,10 @@ from tests.core.fakes import MODEL, fill_library, identity_vectors
 
 
 @pytest.fixture
-def lib(tmp_path, monkeypatch):
-    monkeypatch.setattr(cluster, "active_model", lambda library: MODEL)
+def lib(tmp_path):
     library = Library(tmp_path / "lib")
+    library.set_setting("active_weights", MODEL.split(":")[0])  # the fakes' embeddings are the active version
+    assert library.model_version() == MODEL
     yield library
     library.close()
 
@@ -142,16 +144,15 @@ def test_attachment_puts_at_most_one_face_of_a_confirmed_photo_in_an_album():
     t, o = (v / np.linalg.norm(v) for v in rng.normal(size=(2, 512)))
     x = np.concatenate([near(t, 0.5, 6), near(t, 0.5, 2), near(o, 0.3, 1)]).astype(np.float32)
     n = len(x)
-    faces = cluster._Faces(ids=np.arange(n) + 100, x=x, person=np.array([-1] * 8 + [7]),
-                           state=np.array(["suggested"] * 8 + ["confirmed"]), good=np.ones(n, bool),
-                           clustered=np.ones(n, bool), photo=np.array([1, 2, 3, 4, 5, 6, 9, 9, 9]))
+    faces = engine.FacesToGroup(ids=np.arange(n) + 100, x=x, anchor=np.array([-1] * 8 + [7]),
+                                held=np.array([False] * 8 + [True]), movable=np.array([True] * 8 + [False]),
+                                good=np.ones(n, bool), photo=np.array([1, 2, 3, 4, 5, 6, 9, 9, 9]))
     d = 2 - 2 * x @ x.T
     np.fill_diagonal(d, np.inf)
-    out = cluster._attach_strays(faces, np.array([0] * 6 + [1, 2, 3]), np.array([-1] * 8 + [7]),
-                                 np.array([True] * 8 + [False]), np.arange(n), np.argsort(d, 1)[:, :5], set(),
-                                 cluster.Thresholds(1.15, 1.0, 1.5, 1.0, 1.5),
-                                 {"cluster_attach_margin": 1.0, "cluster_attach_spread": 10.0},
-                                 np.where(faces.photo == 9, 9, -1))
+    out = engine.attach_strays(faces, np.array([0] * 6 + [1, 2, 3]), np.array([-1] * 8 + [7]),
+                               np.argsort(d, 1)[:, :5], set(), engine.Thresholds(1.15, 1.0, 1.5, 1.0, 1.5),
+                               {"cluster_attach_margin": 1.0, "cluster_attach_spread": 10.0},
+                               np.where(faces.photo == 9, 9, -1))
     assert (out[:6] == 0).all() and (out[6:8] == 0).sum() == 1
 
 

@@ -124,7 +124,7 @@ def test_veto_never_joins_two_anchors():
 
 
 def test_crowding_scale_and_its_floor():
-    from photoface.core.albums import update as cluster
+    from photoface.core.albums import engine as cluster
     from photoface.core.albums import knn
     from photoface.core.config import DEFAULTS
 

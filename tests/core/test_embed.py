@@ -172,7 +172,7 @@ def test_batch_equals_one_at_a_time(embedder, face_crops):
     np.testing.assert_allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-5)
     assert np.abs(batch - single).max() <= 1e-5
     small_batches = FaceEmbedder(batch_size=4)
-    small_batches._forward, small_batches._model = embedder._forward, embedder._model  # reuse the load
+    small_batches._session = embedder._session  # reuse the load
     assert np.abs(small_batches.embed(crops) - batch).max() <= 1e-5
 
 
@@ -218,3 +218,87 @@ def test_saved_weights_round_trip_gives_identical_embeddings(embedder, face_crop
     reloaded = FaceEmbedder(weights=path)
     np.testing.assert_array_equal(reloaded.embed(face_crops[0]), embedder.embed(face_crops[0]))
     assert len(reloaded.weights_id) == 12 and reloaded.version == reloaded.weights_id != "shipped"
+
+
+# --------------------------------------------------------------------------- ONNX Runtime
+
+
+@pytest.fixture(scope="session")
+def aligned_faces(datasets_dir, face_models) -> np.ndarray:
+    """uint8 (N, 160, 160, 3): faces detected and aligned by the scanner's own models, two photos of
+    each of 12 lfw_subset people and every face of 6 sports_celebrities photos (small, in crowds)."""
+    from photoface.core.faces.finder import faces_from_image
+    from photoface.core.faces.imaging import load_image
+
+    photos = []
+    for folder in sorted((datasets_dir / "lfw_subset").iterdir())[:12]:
+        photos += sorted(folder.glob("*.jpg"))[:2]
+    photos += sorted((datasets_dir / "sports_celebrities").glob("*/*.jp*g"))[::40][:6]
+    crops = [face.crop for photo in photos for face in faces_from_image(face_models, load_image(photo).rgb)]
+    assert len(crops) >= 24
+    return np.stack(crops)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("scaling", ["fixed", "prewhiten"])
+def test_onnx_runtime_equals_keras_on_real_aligned_faces(embedder, aligned_faces, scaling):
+    onnx = FaceEmbedder(scaling=scaling)
+    onnx._session = embedder._session  # the same ONNX file; only the input scaling differs
+    ours = onnx.embed(aligned_faces)
+    keras = embedder.model(scale_crops(aligned_faces, scaling), training=False).numpy()
+    assert np.abs(ours - keras).max() <= 1e-5
+    assert embedder.onnx_path.name.startswith("facenet-") and embedder.onnx_path.suffix == ".onnx"
+
+
+@pytest.mark.model
+def test_graph_read_without_tensorflow_equals_tensorflow_reading(graph_consts):
+    from photoface.core.faces import graphdef
+
+    ours = graphdef.float_constants(paths.facenet_graph_path())
+    assert set(ours) == set(graph_consts)
+    for name, value in graph_consts.items():
+        assert ours[name].dtype == np.float32
+        np.testing.assert_array_equal(ours[name], value)
+
+
+@pytest.mark.model
+def test_onnx_file_is_reproducible_and_cached_by_weights_hash(embedder, tmp_path):
+    from photoface.core.faces import facenet_onnx
+
+    again = facenet_onnx.onnx_model_path(None, tmp_path)
+    assert again.name == embedder.onnx_path.name  # same weights hash, same builder
+    assert again.read_bytes() == embedder.onnx_path.read_bytes()
+    assert facenet_onnx.onnx_model_path(None, tmp_path).stat().st_mtime_ns == again.stat().st_mtime_ns
+
+
+@pytest.mark.model
+def test_fine_tuned_weights_run_on_onnx_runtime_as_in_keras(embedder, aligned_faces, tmp_path):
+    """Changed weights (as fine-tuning leaves them) reach the ONNX model by layer name."""
+    model = facenet_model.facenet_from_graph()
+    rng = np.random.default_rng(1)
+    for name in ("Block8.Conv2d_1x1", "Repeat_2.block8_5.Branch_1.Conv2d_0c_3x1", "Bottleneck"):
+        kernel = model.get_layer(name).kernel
+        kernel.assign(kernel.numpy() * (1 + 0.2 * rng.standard_normal(kernel.shape).astype(np.float32)))
+    beta = model.get_layer("Bottleneck.BatchNorm").beta
+    beta.assign(beta.numpy() + 0.05)
+    path = facenet_model.save_weights(model, tmp_path / "m" / "facenet.weights.h5")
+    tuned = FaceEmbedder(weights=path)
+    ours = tuned.embed(aligned_faces)
+    keras = model(scale_crops(aligned_faces, "fixed"), training=False).numpy()
+    assert np.abs(ours - keras).max() <= 1e-5
+    assert np.abs(ours - embedder.embed(aligned_faces)).max() > 0.01  # the change did arrive
+    assert tuned.onnx_path.parent == path.parent  # cached in the library's models/<id>/
+
+
+def test_int8_model_not_made_yet_is_a_clear_error(tmp_path):
+    emb = FaceEmbedder(precision="int8", cache_dir=tmp_path)
+    with pytest.raises(ModelNotFoundError, match="int8"):
+        emb.load()
+    with pytest.raises(ValueError):
+        FaceEmbedder(precision="int4")
+
+
+def test_device_is_named_without_tensorflow():
+    from photoface.core.faces.embed import compute_device
+
+    assert compute_device() == "CPU" or compute_device().startswith("GPU: ")

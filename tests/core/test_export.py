@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from photoface.core.albums import update as cluster
-from photoface.core.interop import export
+from photoface.core.interop import export, export_files
 from photoface.core.library import people
 from photoface.core.errors import Cancelled
 from photoface.core.interop.export import (INDEX_NAME, DiskFullError, ExportError, album_folders, export_albums,
@@ -134,7 +134,7 @@ def test_export_copies_every_album_photo_byte_identical(lib, tmp_path):
 def test_reexport_copies_nothing_and_never_overwrites_a_changed_file(lib, tmp_path, monkeypatch):
     dest = tmp_path / "out"
     first = export_albums(lib, dest)
-    monkeypatch.setattr(export, "_copy_bytes", lambda *a: pytest.fail("re-export copied a file"))
+    monkeypatch.setattr(export_files, "_copy_bytes", lambda *a: pytest.fail("re-export copied a file"))
     again = export_albums(lib, dest)
     assert again.copied == 0 and again.unchanged == first.photos
     monkeypatch.undo()
@@ -233,7 +233,7 @@ def test_cancel_stops_between_photos(lib, tmp_path):
 @pytest.mark.model
 def test_disk_full_leaves_no_partial_file_and_a_rerun_finishes(lib, tmp_path, monkeypatch):
     dest = tmp_path / "out"
-    real = export._copy_bytes
+    real = export_files._copy_bytes
     calls = [0]
 
     def fills_up(src, dst):
@@ -243,7 +243,7 @@ def test_disk_full_leaves_no_partial_file_and_a_rerun_finishes(lib, tmp_path, mo
             raise OSError(errno.ENOSPC, "No space left on device")
         real(src, dst)
 
-    monkeypatch.setattr(export, "_copy_bytes", fills_up)
+    monkeypatch.setattr(export_files, "_copy_bytes", fills_up)
     with pytest.raises(DiskFullError) as info:
         export_albums(lib, dest)
     assert str(dest) in str(info.value) and info.value.errno == errno.ENOSPC
@@ -262,7 +262,7 @@ def test_quota_exceeded_is_a_disk_full_error(lib, tmp_path, monkeypatch):
     def quota(src, dst):
         raise OSError(errno.EDQUOT, "Disk quota exceeded")
 
-    monkeypatch.setattr(export, "_copy_bytes", quota)
+    monkeypatch.setattr(export_files, "_copy_bytes", quota)
     with pytest.raises(DiskFullError, match="quota"):
         export_albums(lib, tmp_path / "out")
     assert no_temp_files(tmp_path / "out")

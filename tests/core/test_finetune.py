@@ -12,8 +12,10 @@ from photoface.core.albums import update as cluster
 from photoface.core.learning import versions as models
 from photoface.core.config import DEFAULTS
 from photoface.core.errors import Cancelled
-from photoface.core.learning.finetune import (Figures, NotEnoughToLearn, _albums, _masks, accept, finetune,
-                                     plan_training)
+from photoface.core.learning.finetune import NotEnoughToLearn, finetune
+from photoface.core.learning.plan import plan_training
+from photoface.core.learning.triplet import _masks
+from photoface.core.learning.validation import Figures, accept, validation_albums
 from photoface.core.albums.review import Review
 from photoface.core.library.store import Library
 from tests.core.fakes import fill_library, identity_vectors
@@ -24,7 +26,7 @@ from tests.core.fakes import fill_library, identity_vectors
 def _fake_library(tmp_path, n_ids: int, per_id: int) -> tuple[Library, list[int], np.ndarray]:
     lib = Library(tmp_path / "lib")
     x, labels = identity_vectors(n_ids, per_id)
-    return lib, fill_library(lib, x, model=cluster.active_model(lib)), labels
+    return lib, fill_library(lib, x, model=models.active_version(lib)), labels
 
 
 def test_too_few_confirmations_raise_not_enough_to_learn(tmp_path):
@@ -83,7 +85,8 @@ def test_validation_counts_wrong_suggestions_for_known_persons():
     (rejections are not enforced here on purpose: they measure the model), and a validation face
     of person B moved next to A is suggested for A. Both count as wrong."""
     from photoface.core.config import DEFAULTS
-    from photoface.core.learning.finetune import TrainingData, validation_figures
+    from photoface.core.learning.plan import TrainingData
+    from photoface.core.learning.validation import validation_figures
     from tests.core.fakes import identity_vectors
 
     x, labels = identity_vectors(2, 12, noise=0.2)
@@ -114,7 +117,7 @@ def test_batch_masks_use_rejected_faces_only_against_their_person():
 
 def test_triplet_loss_semi_hard_and_hardest():
     tf = pytest.importorskip("tensorflow")
-    from photoface.core.learning.finetune import _triplet_loss
+    from photoface.core.learning.triplet import _triplet_loss
 
     # a and p at squared distance 0.5; negatives at 0.6 (semi-hard) and 0.3 (hard).
     def unit(angle):
@@ -147,7 +150,7 @@ def test_in_memory_albums_follow_anchors():
     x, labels = identity_vectors(4, 12, noise=0.3, seed=1)
     anchor = np.where(np.arange(len(x)) % 12 < 6, labels, -1)  # half of each identity confirmed
     settings = {**DEFAULTS, "cluster_k": 10, "cluster_strictness": 1.0, "cluster_max_dist": 1.0, "min_album_size": 3}
-    pred = _albums(x, anchor, settings)
+    pred = validation_albums(x, anchor, settings)
     assert np.array_equal(pred, labels)
 
 
@@ -186,7 +189,7 @@ def tuned(scanned_set, tmp_path_factory):
     copy = tmp_path_factory.mktemp("finetune") / "lib"
     shutil.copytree(lib_dir, copy)
     lib = Library(copy)
-    lf = labelled_faces(lib, str(folder), cluster.active_model(lib))
+    lf = labelled_faces(lib, str(folder), models.active_version(lib))
     names, counts = np.unique(lf.identities, return_counts=True)
     review = Review(lib)
     chosen = sorted(names[counts >= 8])[:10]
@@ -233,7 +236,7 @@ def test_finetune_learns_and_saves_a_model_that_round_trips(tuned, tmp_path):
 def test_activate_cancel_resume_and_rollback_keep_every_decision(tuned):
     lib, result = tuned
     before = _decisions(lib)
-    shipped_version = cluster.active_model(lib)
+    shipped_version = models.active_version(lib)
     n_faces = lib.con.execute("SELECT COUNT(*) FROM faces").fetchone()[0]
     cancel = threading.Event()
 
@@ -250,14 +253,14 @@ def test_activate_cancel_resume_and_rollback_keep_every_decision(tuned):
     report = models.activate_model(lib, result.model_id)
     assert report.reembedded == n_faces - 16                   # resumed, not redone
     assert lib.get_setting("active_weights") == result.model_id
-    assert cluster.active_model(lib) == new_version
+    assert models.active_version(lib) == new_version
     assert dict(lib.models_in_use())[new_version] == n_faces
     assert new_version in lib.get_setting("verify_thresholds")
     assert _decisions(lib) == before
     assert [m.id for m in models.list_models(lib) if m.active] == [result.model_id]
 
     report = models.activate_model(lib, "shipped")              # rollback: nothing to re-embed
-    assert report.reembedded == 0 and cluster.active_model(lib) == shipped_version
+    assert report.reembedded == 0 and models.active_version(lib) == shipped_version
     assert _decisions(lib) == before
     models.discard_model(lib, result.model_id)
     assert new_version not in dict(lib.models_in_use())

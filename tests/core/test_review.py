@@ -51,6 +51,19 @@ def test_merge_moves_faces_and_rejections_and_keeps_target_name(lib):
     assert lib.con.execute("SELECT name FROM persons WHERE id = ?", (c,)).fetchone()[0] == "Dan"
 
 
+def test_redo_of_a_merge_that_hands_the_name_on(lib):
+    # The source still holds the name when redo names the target: it must lose it first.
+    r = Review(lib)
+    c = r.split([5])
+    d = r.split([6], "Dan")
+    r.merge([d], c)
+    r.undo()
+    assert lib.con.execute("SELECT name FROM persons WHERE id = ?", (d,)).fetchone()[0] == "Dan"
+    assert r.redo() is not None
+    assert lib.con.execute("SELECT id, name FROM persons WHERE id IN (?, ?)", (c, d)).fetchall() == [(c, "Dan")]
+    assert _person_of(lib, 6) == (c, "confirmed")
+
+
 def test_names_are_unique_and_renaming_to_a_taken_name_offers_merge(lib):
     r = Review(lib)
     a = r.split([1], "Ann")

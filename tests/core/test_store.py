@@ -153,3 +153,38 @@ def test_migration_4_keeps_every_row_and_accepts_what_the_user_named_or_merged(t
             tx.execute("DELETE FROM photos WHERE sha256 = ?", ("b" * 64,))
         assert con.execute("SELECT COUNT(*) FROM faces").fetchone()[0] == 4
         assert con.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 4
+
+
+def _face(box: Box, sharpness: float = 100.0, source: str = "detector") -> NewFace:
+    return NewFace(box, 0.99, np.zeros((5, 2), np.float32), sharpness, b"t", b"c",
+                   embedding=np.full(512, 1 / np.sqrt(512), np.float32), source=source)
+
+
+def test_migration_5_adds_background_and_dismissed_and_marks_the_scanned_bystanders(tmp_path, monkeypatch):
+    """A library of schema 4: every row kept, nothing dismissed, and the background rule filled in
+    (a small face, a blurry face, a face cut by the edge beside an uncut one; never a photo's only face,
+    nor a manual one)."""
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:4])
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 4)
+    with Library(tmp_path) as lib:
+        with lib.transaction() as con:
+            main = _face(Box(200, 100, 200, 220))
+            group = [main, _face(Box(20, 40, 60, 70)),                     # small (70 < 0.6 * 220)
+                     _face(Box(420, 100, 160, 170), sharpness=10.0),       # blurry, not a main face
+                     _face(Box(500, 300, 140, 160)),                       # cut: right edge at 640
+                     _face(Box(40, 200, 50, 50), source="manual")]         # drawn by the user
+            lib.insert_photo(con, NewPhoto("a" * 64, 640, 480, None, "test", group), "m")
+            alone = [_face(Box(0, 0, 30, 30), sharpness=1.0)]              # the only face, cut and tiny
+            lib.insert_photo(con, NewPhoto("b" * 64, 640, 480, None, "test", alone), "m")
+            # A blurred face as large as the main one is a main face too (a close-up in motion).
+            pair = [_face(Box(10, 100, 200, 200)), _face(Box(300, 100, 190, 190), sharpness=5.0)]
+            lib.insert_photo(con, NewPhoto("c" * 64, 640, 480, None, "test", pair), "m")
+        before = lib.con.execute("SELECT id, x, y, w, h, state, source FROM faces ORDER BY id").fetchall()
+    monkeypatch.undo()
+    with Library(tmp_path) as lib:
+        con = lib.con
+        assert con.execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION >= 5
+        assert con.execute("SELECT id, x, y, w, h, state, source FROM faces ORDER BY id").fetchall() == before
+        assert con.execute("SELECT SUM(dismissed) FROM faces").fetchone()[0] == 0
+        background = [b for (b,) in con.execute("SELECT background FROM faces ORDER BY id")]
+        assert background == [0, 1, 1, 1, 0, 0, 0, 0]

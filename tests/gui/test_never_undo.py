@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt, qInstallMessageHandler
 from PySide6.QtGui import QKeySequence
 
-from photoface.core.albums import update as cluster
+from photoface.core.learning import versions
 from photoface.core.learning.evaluation import labelled_faces
 from photoface.core.learning.finetune import finetune
 from photoface.core.library.people import list_people
@@ -147,7 +147,7 @@ def test_improve_recognition_activate_keeps_names_and_merges(qtbot, make_window,
 
     folder = datasets_dir / "five_celebrity_faces"
     with Library(library_dir) as lib:
-        lf = labelled_faces(lib, str(folder), cluster.active_model(lib))
+        lf = labelled_faces(lib, str(folder), versions.active_version(lib))
         truth = dict(zip(lf.face_ids.tolist(), lf.identities.tolist()))
         review = Review(lib)
         albums = sorted((p for p in list_people(lib) if p.name is None), key=lambda p: -p.faces)

@@ -311,7 +311,7 @@ def test_photo_view_and_manual_face(qtbot, make_window, library_dir):
 
 
 def test_folders_errors_preferences_and_shared(qtbot, make_window, library_dir, tmp_path):
-    from photoface.gui.views.dialogs import PreferencesDialog
+    from photoface.gui.views.preferences import PreferencesDialog
 
     win = make_window(library_dir)
     offline = tmp_path / "gone"

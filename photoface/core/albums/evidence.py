@@ -69,7 +69,7 @@ def passes(x: np.ndarray, candidates: np.ndarray, held: np.ndarray, good: np.nda
         x: (N, D) unit embeddings of one model version.
         candidates: rows the grouping would suggest for the person.
         held: rows of the person's confirmed and accepted faces.
-        good: (N,) bool, good enough quality (see update._load_faces).
+        good: (N,) bool, good enough quality (see engine.good_quality).
 
     Returns:
         (len(candidates),) bool.

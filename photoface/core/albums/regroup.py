@@ -21,7 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from photoface.core.errors import StoreError
-from photoface.core.albums.review import HELD_STATES, Touched, record_decision
+from photoface.core.albums.review import HELD_STATES
+from photoface.core.library import face_states, persons
+from photoface.core.library.decisions import Touched, record_decision
 from photoface.core.library.store import Library, write_setting
 from photoface.core.text import plural
 
@@ -131,7 +133,7 @@ def summarize(library: Library, plan: AlbumPlan) -> PlanSummary:
     """What applying `plan` now would change, per named person and for unnamed albums."""
     before, after = plan.before_person, plan.after_person
     moves = before != after
-    names = dict(library.con.execute("SELECT id, name FROM persons WHERE name IS NOT NULL").fetchall())
+    names = persons.named_persons(library.con)
     named = []
     for pid in sorted(set(before[moves].tolist()) | set(after[moves].tolist())):
         if pid in names:
@@ -139,8 +141,7 @@ def summarize(library: Library, plan: AlbumPlan) -> PlanSummary:
             lost = int(((before == pid) & moves).sum())
             named.append((pid, names[pid], gained, lost))
     named.sort(key=lambda t: t[1].casefold())
-    held = {p for (p,) in library.con.execute(
-        "SELECT DISTINCT person_id FROM faces WHERE person_id IS NOT NULL AND state IN ('confirmed', 'accepted')")}
+    held = face_states.persons_holding(library.con, HELD_STATES)
     unnamed_before = {p for p in before[before >= 0].tolist() if p not in names}
     still = set(after[after >= 0].tolist()) | held
     return PlanSummary(named=named, new_albums=len(set(after[after <= -2].tolist())),
@@ -162,8 +163,6 @@ def apply_plan(library: Library, plan: AlbumPlan, logged: bool, action: str = "r
     Returns:
         the plan's ClusterReport with new_albums, suggested_to_known, albums and unsorted filled in.
     """
-    from photoface.core.albums.update import active_model
-
     report = plan.report
     with library.transaction() as con:
         now_person, now_state = _current(con, plan.face_ids)
@@ -176,14 +175,12 @@ def apply_plan(library: Library, plan: AlbumPlan, logged: bool, action: str = "r
         touched = Touched(faces=set(plan.face_ids[changes].tolist()), settings=set(plan.settings))
         # Albums a run may empty (and `_write_plan` delete): those the moving faces leave, and
         # unnamed ones already empty.
-        touched.persons = set(plan.before_person[changes].tolist()) - {-1} | {p for (p,) in con.execute(
-            "SELECT id FROM persons p WHERE name IS NULL AND hidden = 0 "
-            "AND NOT EXISTS (SELECT 1 FROM faces f WHERE f.person_id = p.id)")}
+        touched.persons = set(plan.before_person[changes].tolist()) - {-1} | persons.empty_unnamed_albums(con)
 
         def write(con):
             for key, value in plan.settings.items():
                 write_setting(con, key, json.dumps(value))
-            if active_model(library) != plan.model:
+            if library.model_version() != plan.model:
                 raise StoreError("the library's model changed since the faces were grouped; regroup again")
             _write_plan(con, plan, rows, report, touched)
 
@@ -197,9 +194,7 @@ def apply_plan(library: Library, plan: AlbumPlan, logged: bool, action: str = "r
 
 def _current(con, face_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Person (-1: none) and state of each face now ('' for a face that is gone)."""
-    rows = dict((f, (p, s)) for f, p, s in con.execute(
-        "SELECT id, COALESCE(person_id, -1), state FROM faces WHERE id IN (SELECT value FROM json_each(?))",
-        (json.dumps(face_ids.tolist()),)))
+    rows = face_states.faces_now(con, face_ids.tolist())
     person = np.array([rows.get(f, (-1, ""))[0] for f in face_ids.tolist()], np.int64)
     state = np.array([rows.get(f, (-1, ""))[1] for f in face_ids.tolist()], dtype="<U10")
     return person, state
@@ -209,12 +204,10 @@ def _write_plan(con, plan: AlbumPlan, rows: np.ndarray, report, touched: Touched
     now = time.time()
     new_ids: dict[int, int] = {}
     for code in sorted(set(plan.after_person[rows][plan.after_person[rows] <= -2].tolist())):
-        new_ids[code] = con.execute("INSERT INTO persons(name, created_at) VALUES (NULL, ?)", (now,)).lastrowid
+        new_ids[code] = persons.new_person(con, None, now)
         touched.created_persons.add(new_ids[code])
     report.new_albums = len(new_ids)
-    known = {p for (p,) in con.execute(
-        "SELECT DISTINCT person_id FROM faces WHERE state IN (SELECT value FROM json_each(?)) "
-        "AND person_id IS NOT NULL", (json.dumps(list(HELD_STATES)),))}
+    known = face_states.persons_holding(con, HELD_STATES)
     updates = []
     report.suggested_to_known = 0
     for r in rows.tolist():
@@ -223,13 +216,8 @@ def _write_plan(con, plan: AlbumPlan, rows: np.ndarray, report, touched: Touched
         if person in known and int(plan.before_person[r]) != person:
             report.suggested_to_known += 1
         updates.append((person, "suggested" if person is not None else "undecided", int(plan.face_ids[r])))
-    con.executemany("UPDATE faces SET person_id = ?, state = ?, clustered = 1 WHERE id = ? "
-                    "AND state IN ('undecided', 'suggested')", updates)
-    con.execute("UPDATE faces SET clustered = 1 WHERE clustered = 0 AND state IN ('confirmed', 'accepted')")
-    # Junk albums: unnamed, not hidden, with no face left and no decision pointing at them.
-    con.execute("""DELETE FROM persons WHERE name IS NULL AND hidden = 0
-                   AND NOT EXISTS (SELECT 1 FROM faces f WHERE f.person_id = persons.id)
-                   AND NOT EXISTS (SELECT 1 FROM rejections r WHERE r.person_id = persons.id)
-                   AND NOT EXISTS (SELECT 1 FROM not_same_person s WHERE persons.id IN (s.a, s.b))""")
-    report.albums = con.execute("SELECT COUNT(*) FROM persons").fetchone()[0]
+    face_states.place_movable_faces(con, updates)
+    face_states.mark_held_clustered(con)
+    persons.delete_junk_albums(con)
+    report.albums = persons.count_persons(con)
     report.unsorted = sum(1 for p, _, _ in updates if p is None)

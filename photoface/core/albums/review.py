@@ -1,8 +1,8 @@
 """The user's corrections: each one transaction and one entry in the decision log, undoable.
 
-Every action records, in `decisions`, the rows it touched as they were before and after
-(face person/state, person rows, rejections, "not the same person" pairs). Undo writes the
-"before" rows back and redo the "after" rows, so both are exact and survive restarts.
+Every action records, in the decision log (`library/decisions.py`), the rows it touched as they
+were before and after, so undo and redo are exact and survive restarts. This module says what
+each action means; the SQL it runs is in `library/` (persons, face_states, decisions).
 
 What each action leaves behind (the constraints clustering must respect). "Accepted" faces are
 the ones the user saw in a person's album and kept there: held like confirmed faces (no regroup,
@@ -20,19 +20,21 @@ incremental run, model switch or re-scan moves one), shown as not individually c
 | move faces to P                 | confirmed for P, rejected from the person they left              |
 | split into new P                | confirmed for P, rejected from the old person                    |
 | not a face                      | the face leaves every album and clustering                       |
+| dismiss background faces        | "not interesting": still a face, but in no album, view or        |
+|                                 | clustering until restored (not the not_face state)               |
+| restore dismissed faces         | undecided again: the next grouping places them                   |
 | "Same person?" no (P, Q)        | P and Q are never suggested as one person again                  |
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
 from photoface.core.errors import PhotofaceError
-from photoface.core.library.store import Library, write_setting
+from photoface.core.library import decisions, face_states, persons
+from photoface.core.library.decisions import Touched, record_decision
+from photoface.core.library.store import Library
 
 
 class ReviewError(PhotofaceError):
@@ -47,106 +49,14 @@ class NameTaken(ReviewError):
         super().__init__(f"the name {name!r} is taken by person {person_id}; merge them instead?")
 
 
-@dataclass
-class Touched:
-    """The rows an action changes; snapshots of exactly these make undo exact."""
-
-    faces: set[int] = field(default_factory=set)
-    persons: set[int] = field(default_factory=set)
-    rejections: set[tuple[int, int]] = field(default_factory=set)
-    not_same: set[tuple[int, int]] = field(default_factory=set)
-    created_persons: set[int] = field(default_factory=set)  # did not exist before the action
-    settings: set[str] = field(default_factory=set)  # library settings (a model switch)
-
-
-def _snapshot(con: sqlite3.Connection, t: Touched) -> dict:
-    # One query for the faces: a regroup touches tens of thousands of them.
-    faces = {str(fid): [person, state] for fid, person, state in con.execute(
-        "SELECT id, person_id, state FROM faces WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
-        (json.dumps(sorted(t.faces)),))}
-    found = {pid: list(row) for pid, *row in con.execute(
-        "SELECT id, name, hidden, cover_face_id, created_at FROM persons WHERE id IN (SELECT value FROM json_each(?))",
-        (json.dumps(sorted(t.persons)),))}
-    persons = {str(pid): found.get(pid) for pid in sorted(t.persons)}
-    rejections = [[f, p, con.execute("SELECT 1 FROM rejections WHERE face_id = ? AND person_id = ?",
-                                     (f, p)).fetchone() is not None] for f, p in sorted(t.rejections)]
-    not_same = [[a, b, con.execute("SELECT 1 FROM not_same_person WHERE a = ? AND b = ?",
-                                   (a, b)).fetchone() is not None] for a, b in sorted(t.not_same)]
-    settings = {}
-    for key in sorted(t.settings):
-        row = con.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
-        settings[key] = row[0] if row else None
-    return {"faces": faces, "persons": persons, "rejections": rejections, "not_same": not_same,
-            "settings": settings}
-
-
-def _restore(con: sqlite3.Connection, snap: dict) -> None:
-    # Persons that must exist come first (faces point at them), persons that must not, last.
-    for pid, row in snap["persons"].items():
-        if row is not None:
-            name, hidden, cover, created = row
-            con.execute("INSERT INTO persons(id, name, hidden, cover_face_id, created_at) VALUES (?, ?, ?, ?, ?) "
-                        "ON CONFLICT(id) DO UPDATE SET name = excluded.name, hidden = excluded.hidden, "
-                        "cover_face_id = excluded.cover_face_id", (int(pid), None, hidden, cover, created))
-    # Names last among persons: a swap of names must not collide half-way.
-    for pid, row in snap["persons"].items():
-        if row is not None:
-            con.execute("UPDATE persons SET name = ? WHERE id = ?", (row[0], int(pid)))
-    con.executemany("UPDATE faces SET person_id = ?, state = ? WHERE id = ?",
-                    [(person_id, state, int(fid)) for fid, (person_id, state) in snap["faces"].items()])
-    for key, value in snap.get("settings", {}).items():  # decisions before settings were logged have none
-        if value is None:
-            con.execute("DELETE FROM settings WHERE key = ?", (key,))
-        else:
-            write_setting(con, key, value)
-    for f, p, present in snap["rejections"]:
-        if present:
-            con.execute("INSERT OR IGNORE INTO rejections(face_id, person_id) "
-                        "SELECT ?, ? WHERE EXISTS (SELECT 1 FROM faces WHERE id = ?) "
-                        "AND EXISTS (SELECT 1 FROM persons WHERE id = ?)", (f, p, f, p))
-        else:
-            con.execute("DELETE FROM rejections WHERE face_id = ? AND person_id = ?", (f, p))
-    for a, b, present in snap["not_same"]:
-        if present:
-            con.execute("INSERT OR IGNORE INTO not_same_person(a, b) SELECT ?, ? WHERE "
-                        "(SELECT COUNT(*) FROM persons WHERE id IN (?, ?)) = 2", (a, b, a, b))
-        else:
-            con.execute("DELETE FROM not_same_person WHERE a = ? AND b = ?", (a, b))
-    for pid, row in snap["persons"].items():
-        if row is None:
-            con.execute("DELETE FROM persons WHERE id = ?", (int(pid),))
-
-
-def record_decision(con: sqlite3.Connection, action: str, params: dict, touched: Touched,
-                    apply: Callable[[sqlite3.Connection], Any]) -> tuple[Any, int]:
-    """Applies a change inside the caller's transaction and logs it as one undoable decision.
-
-    The rows in `touched` are snapshotted before and after `apply(con)`; undo and redo restore
-    exactly those snapshots. `apply` may add to `touched.created_persons` and to `params`
-    (both are read after it runs).
-
-    Returns:
-        (what `apply` returned, the decision id).
-    """
-    before = _snapshot(con, touched)
-    result = apply(con)
-    touched.persons |= touched.created_persons
-    after = _snapshot(con, touched)
-    before["persons"].update({str(p): None for p in touched.created_persons})
-    # A new decision ends the redo history, as in every editor.
-    con.execute("DELETE FROM decisions WHERE undone = 1")
-    cur = con.execute("INSERT INTO decisions(at, action, params, before, after) VALUES (?, ?, ?, ?, ?)",
-                      (time.time(), action, json.dumps(params), json.dumps(before), json.dumps(after)))
-    return result, cur.lastrowid
-
-
 #: What each logged action is called in menus ("Undo Merge") and messages.
 ACTION_NAMES = {
     "confirm": "Confirm", "reject": "Not This Person", "move": "Move", "split": "New Person",
     "merge": "Merge", "rename": "Rename", "create": "New Person", "hide": "Hide",
     "unhide": "Show", "cover": "Set Cover", "not_face": "Not a Face", "not_same": "Not the Same",
     "forget": "Forget Person", "regroup": "Regroup Faces", "use_model": "Switch Model",
-    "import_xmp": "Import Names",
+    "import_xmp": "Import Names", "dismiss_background": "Dismiss Background Faces",
+    "restore_dismissed": "Restore Dismissed Faces",
 }
 
 
@@ -157,18 +67,6 @@ def describe_action(action: str) -> str:
 
 #: States of faces held in their person by a decision of the user: clustering never moves them.
 HELD_STATES = ("confirmed", "accepted")
-
-
-def _suggested_of(con: sqlite3.Connection, person_ids: Iterable[int]) -> set[int]:
-    ids = json.dumps(sorted({int(p) for p in person_ids}))
-    return {f for (f,) in con.execute("SELECT id FROM faces WHERE state = 'suggested' "
-                                      "AND person_id IN (SELECT value FROM json_each(?))", (ids,))}
-
-
-def _accept(con: sqlite3.Connection, face_ids: Iterable[int], person_id: int) -> None:
-    """The user kept these suggested faces as `person_id`: they become accepted for it."""
-    con.execute("UPDATE faces SET person_id = ?, state = 'accepted' WHERE state = 'suggested' "
-                "AND id IN (SELECT value FROM json_each(?))", (person_id, json.dumps(sorted(face_ids))))
 
 
 class Review:
@@ -193,67 +91,62 @@ class Review:
             raise ReviewError("no faces given")
         rows = []
         for fid in ids:
-            row = self.con.execute("SELECT id, person_id, state FROM faces WHERE id = ?", (fid,)).fetchone()
+            row = face_states.face_row(self.con, fid)
             if row is None:
                 raise ReviewError(f"no face {fid}")
             rows.append(row)
         return rows
 
     def _require_person(self, person_id: int) -> None:
-        if self.con.execute("SELECT 1 FROM persons WHERE id = ?", (person_id,)).fetchone() is None:
+        if not persons.person_exists(self.con, person_id):
             raise ReviewError(f"no person {person_id}")
 
-    def _rejections_of(self, person_id: int) -> list[int]:
-        return [f for (f,) in self.con.execute("SELECT face_id FROM rejections WHERE person_id = ?", (person_id,))]
+    def _faces_for_person(self, action: str, face_ids: Iterable[int], person_id: int,
+                          write: Callable[[object, list], None], from_left: bool = False) -> int:
+        """An action on some faces and one person (confirm, reject, move): one decision that
+        touches the faces and their rejection from that person (with from_left, also from the
+        person each face leaves). `write(con, faces)` makes the change."""
+        self._require_person(person_id)
+        faces = self._faces(face_ids)
+        t = Touched(faces={f for f, _, _ in faces}, rejections={(f, person_id) for f, _, _ in faces})
+        if from_left:
+            t.rejections |= {(f, p) for f, p, _ in faces if p is not None}
+        return self._do(action, {"faces": [f for f, _, _ in faces], "person": person_id}, t,
+                        lambda con: write(con, faces))
 
     # --- actions --------------------------------------------------------------------------
 
     def confirm(self, face_ids: Iterable[int], person_id: int) -> int:
         """These faces are person_id (must-link); a rejection of them from that person is lifted."""
-        self._require_person(person_id)
-        faces = self._faces(face_ids)
-        t = Touched(faces={f for f, _, _ in faces}, rejections={(f, person_id) for f, _, _ in faces})
-
-        def apply(con):
+        def write(con, faces):
             for fid, _, _ in faces:
-                con.execute("UPDATE faces SET person_id = ?, state = 'confirmed' WHERE id = ?", (person_id, fid))
-                con.execute("DELETE FROM rejections WHERE face_id = ? AND person_id = ?", (fid, person_id))
+                face_states.set_face_state(con, fid, person_id, "confirmed")
+                persons.remove_rejection(con, fid, person_id)
 
-        return self._do("confirm", {"faces": [f for f, _, _ in faces], "person": person_id}, t, apply)
+        return self._faces_for_person("confirm", face_ids, person_id, write)
 
     def reject(self, face_ids: Iterable[int], person_id: int) -> int:
         """These faces are not person_id (cannot-link); they become undecided."""
-        self._require_person(person_id)
-        faces = self._faces(face_ids)
-        t = Touched(faces={f for f, _, _ in faces}, rejections={(f, person_id) for f, _, _ in faces})
-
-        def apply(con):
+        def write(con, faces):
             for fid, current, _ in faces:
-                con.execute("INSERT OR IGNORE INTO rejections(face_id, person_id) VALUES (?, ?)", (fid, person_id))
+                persons.add_rejection(con, fid, person_id)
                 if current == person_id:
-                    con.execute("UPDATE faces SET person_id = NULL, state = 'undecided' WHERE id = ?", (fid,))
+                    face_states.set_face_state(con, fid, None, "undecided")
 
-        return self._do("reject", {"faces": [f for f, _, _ in faces], "person": person_id}, t, apply)
+        return self._faces_for_person("reject", face_ids, person_id, write)
 
     def move(self, face_ids: Iterable[int], person_id: int) -> int:
         """Confirmed for person_id, rejected from the person each face left."""
-        self._require_person(person_id)
-        faces = self._faces(face_ids)
-        t = Touched(faces={f for f, _, _ in faces},
-                     rejections={(f, p) for f, p, _ in faces if p is not None} | {(f, person_id) for f, _, _ in faces})
-
-        def apply(con):
-            self._move(con, faces, person_id)
-
-        return self._do("move", {"faces": [f for f, _, _ in faces], "person": person_id}, t, apply)
+        return self._faces_for_person("move", face_ids, person_id,
+                                      lambda con, faces: self._move(con, faces, person_id), from_left=True)
 
     @staticmethod
     def _move(con, faces, person_id: int) -> None:
         for fid, old, _ in faces:
             if old is not None and old != person_id:
-                con.execute("INSERT OR IGNORE INTO rejections(face_id, person_id) VALUES (?, ?)", (fid, old))
-            con.execute("DELETE FROM rejections WHERE face_id = ? AND person_id = ?", (fid, person_id))
-            con.execute("UPDATE faces SET person_id = ?, state = 'confirmed' WHERE id = ?", (person_id, fid))
+                persons.add_rejection(con, fid, old)
+            persons.remove_rejection(con, fid, person_id)
+            face_states.set_face_state(con, fid, person_id, "confirmed")
 
     def split(self, face_ids: Iterable[int], name: str | None = None) -> int:
         """A new person from these faces (confirmed), rejected from their old person.
@@ -269,7 +162,7 @@ class Review:
                      rejections={(f, p) for f, p, _ in faces if p is not None})
 
         def apply(con):
-            new_id = con.execute("INSERT INTO persons(name, created_at) VALUES (?, ?)", (name, time.time())).lastrowid
+            new_id = persons.new_person(con, name, time.time())
             t.created_persons.add(new_id)
             self._move(con, faces, new_id)
             return new_id
@@ -286,39 +179,35 @@ class Review:
             raise ReviewError("nothing to merge")
         for s in sources:
             self._require_person(s)
-        faces = [f for s in sources for (f,) in self.con.execute("SELECT id FROM faces WHERE person_id = ?", (s,))]
-        rejected = {(f, s) for s in sources for f in self._rejections_of(s)}
-        pairs = {tuple(r) for s in sources for r in self.con.execute(
-            "SELECT a, b FROM not_same_person WHERE a = ? OR b = ?", (s, s))}
+        faces = [f for s in sources for f in face_states.faces_of_person(self.con, s)]
+        rejected = {(f, s) for s in sources for f in persons.rejected_faces(self.con, s)}
+        pairs = set().union(*(persons.not_same_pairs_of(self.con, s) for s in sources))
         new_pairs = {tuple(sorted((target, b if a == s else a))) for s in sources for a, b in pairs
                      if s in (a, b)} - {(target, target)}
         new_pairs = {p for p in new_pairs if p[0] != p[1] and p[0] not in sources and p[1] not in sources}
-        shown = _suggested_of(self.con, [target, *sources])
+        shown = face_states.suggested_faces_of(self.con, [target, *sources])
         t = Touched(faces=set(faces) | shown, persons={target, *sources},
                      rejections=rejected | {(f, target) for f, _ in rejected}, not_same=pairs | new_pairs)
 
         def apply(con):
-            (tname,) = con.execute("SELECT name FROM persons WHERE id = ?", (target,)).fetchone()
+            tname = persons.person_name(con, target)
             first_name = None
             for s in sources:
-                (sname,) = con.execute("SELECT name FROM persons WHERE id = ?", (s,)).fetchone()
+                sname = persons.person_name(con, s)  # raises if s went meanwhile, as the target does
                 first_name = first_name or sname
-                con.execute("UPDATE faces SET person_id = ? WHERE person_id = ?", (target, s))
-                con.execute("INSERT OR IGNORE INTO rejections(face_id, person_id) "
-                            "SELECT face_id, ? FROM rejections WHERE person_id = ?", (target, s))
+                face_states.reassign_faces(con, s, target)
+                persons.copy_rejections(con, s, target)
             for a, b in new_pairs:
-                con.execute("INSERT OR IGNORE INTO not_same_person(a, b) VALUES (?, ?)", (a, b))
+                persons.add_not_same(con, a, b)
             for s in sources:
-                con.execute("DELETE FROM persons WHERE id = ?", (s,))
+                persons.delete_person(con, s)
             if tname is None and first_name is not None:
-                con.execute("UPDATE persons SET name = ? WHERE id = ?", (first_name, target))
+                persons.rename_person(con, target, first_name)
             # A face rejected from the merged person but confirmed for it stays confirmed (the
             # confirmation is the later, explicit word); suggestions that are now rejected go.
-            con.execute("UPDATE faces SET person_id = NULL, state = 'undecided' WHERE person_id = ? "
-                        "AND state = 'suggested' AND id IN (SELECT face_id FROM rejections WHERE person_id = ?)",
-                        (target, target))
+            face_states.drop_rejected_suggestions(con, target)
             # What the user saw in both albums and joined is now theirs: a regroup keeps it together.
-            _accept(con, shown, target)
+            face_states.accept_suggested(con, shown, target)
 
         return self._do("merge", {"sources": sources, "target": target}, t, apply)
 
@@ -332,12 +221,12 @@ class Review:
         name = clean_name(name)
         if name is not None:
             self._check_name_free(name, person_id)
-        shown = _suggested_of(self.con, [person_id]) if name is not None else set()
+        shown = face_states.suggested_faces_of(self.con, [person_id]) if name is not None else set()
         t = Touched(faces=shown, persons={person_id})
 
         def apply(con):
-            con.execute("UPDATE persons SET name = ? WHERE id = ?", (name, person_id))
-            _accept(con, shown, person_id)
+            persons.rename_person(con, person_id, name)
+            face_states.accept_suggested(con, shown, person_id)
 
         return self._do("rename", {"person": person_id, "name": name}, t, apply)
 
@@ -350,7 +239,7 @@ class Review:
         t = Touched()
 
         def apply(con):
-            new_id = con.execute("INSERT INTO persons(name, created_at) VALUES (?, ?)", (name, time.time())).lastrowid
+            new_id = persons.new_person(con, name, time.time())
             t.created_persons.add(new_id)
             return new_id
 
@@ -364,13 +253,13 @@ class Review:
             raise ReviewError("no person given")
         for pid in ids:
             self._require_person(pid)
-        shown = {pid: _suggested_of(self.con, [pid]) if hidden else set() for pid in ids}
+        shown = {pid: face_states.suggested_faces_of(self.con, [pid]) if hidden else set() for pid in ids}
         t = Touched(faces=set().union(*shown.values()), persons=set(ids))
 
         def apply(con):
             for pid in ids:
-                con.execute("UPDATE persons SET hidden = ? WHERE id = ?", (int(hidden), pid))
-                _accept(con, shown[pid], pid)
+                persons.set_person_hidden(con, pid, hidden)
+                face_states.accept_suggested(con, shown[pid], pid)
 
         params = {"person": ids[0]} if len(ids) == 1 else {"persons": ids}
         return self._do("hide" if hidden else "unhide", params, t, apply)
@@ -380,7 +269,7 @@ class Review:
         t = Touched(persons={person_id})
 
         def apply(con):
-            con.execute("UPDATE persons SET cover_face_id = ? WHERE id = ?", (face_id, person_id))
+            persons.set_person_cover(con, person_id, face_id)
 
         return self._do("cover", {"person": person_id, "face": face_id}, t, apply)
 
@@ -391,9 +280,43 @@ class Review:
 
         def apply(con):
             for fid, _, _ in faces:
-                con.execute("UPDATE faces SET person_id = NULL, state = 'not_face' WHERE id = ?", (fid,))
+                face_states.set_face_state(con, fid, None, "not_face")
 
         return self._do("not_face", {"faces": [f for f, _, _ in faces]}, t, apply)
+
+    def dismiss_background(self, face_ids: Iterable[int]) -> int:
+        """Dismisses those of these faces that are background faces (core/library/background.py)
+        the user has not decided on: "not interesting", which is not "not a face".
+
+        Returns:
+            The decision id.
+
+        Raises:
+            ReviewError: none of the faces is an undismissed background face.
+        """
+        chosen = face_states.background_faces_to_dismiss(self.con, face_ids)
+        if not chosen:
+            raise ReviewError("none of these faces is a background face left to dismiss")
+
+        def apply(con):
+            face_states.set_dismissed(con, chosen, True)
+
+        return self._do("dismiss_background", {"faces": chosen}, Touched(faces=set(chosen)), apply)
+
+    def restore_dismissed(self, face_ids: Iterable[int]) -> int:
+        """Brings dismissed faces back: undecided, listed in Unsorted, grouped again.
+
+        Raises:
+            ReviewError: none of the faces is dismissed.
+        """
+        chosen = face_states.dismissed_among(self.con, face_ids)
+        if not chosen:
+            raise ReviewError("none of these faces is dismissed")
+
+        def apply(con):
+            face_states.set_dismissed(con, chosen, False)
+
+        return self._do("restore_dismissed", {"faces": chosen}, Touched(faces=set(chosen)), apply)
 
     def not_same_person(self, a: int, b: int) -> int:
         """A "no" to "Same person?": a and b are never suggested as one again."""
@@ -405,22 +328,21 @@ class Review:
         t = Touched(not_same={pair})
 
         def apply(con):
-            con.execute("INSERT OR IGNORE INTO not_same_person(a, b) VALUES (?, ?)", pair)
+            persons.add_not_same(con, *pair)
 
         return self._do("not_same", {"persons": list(pair)}, t, apply)
 
     def forget_person(self, person_id: int) -> int:
         """Removes a person: its faces become undecided and its rejections go (undoable)."""
         self._require_person(person_id)
-        faces = [f for (f,) in self.con.execute("SELECT id FROM faces WHERE person_id = ?", (person_id,))]
-        rejected = {(f, person_id) for f in self._rejections_of(person_id)}
-        pairs = {tuple(r) for r in self.con.execute(
-            "SELECT a, b FROM not_same_person WHERE a = ? OR b = ?", (person_id, person_id))}
+        faces = face_states.faces_of_person(self.con, person_id)
+        rejected = {(f, person_id) for f in persons.rejected_faces(self.con, person_id)}
+        pairs = persons.not_same_pairs_of(self.con, person_id)
         t = Touched(faces=set(faces), persons={person_id}, rejections=rejected, not_same=pairs)
 
         def apply(con):
-            con.execute("UPDATE faces SET person_id = NULL, state = 'undecided' WHERE person_id = ?", (person_id,))
-            con.execute("DELETE FROM persons WHERE id = ?", (person_id,))
+            face_states.release_faces_of(con, person_id)
+            persons.delete_person(con, person_id)
 
         return self._do("forget", {"person": person_id}, t, apply)
 
@@ -428,43 +350,30 @@ class Review:
 
     def undo(self) -> tuple[int, str] | None:
         """Undoes the latest decision. Returns (decision id, action) or None if there is none."""
-        return self._replay(undo=True)
+        with self.library.transaction() as con:
+            return decisions.replay(con, undo=True)
 
     def redo(self) -> tuple[int, str] | None:
         """Redoes the earliest undone decision. Returns (decision id, action) or None."""
-        return self._replay(undo=False)
-
-    def _replay(self, undo: bool) -> tuple[int, str] | None:
-        # Undo writes back the latest live decision's "before" rows; redo the earliest undone one's "after".
-        snapshot, order = ("before", "DESC") if undo else ("after", "ASC")
         with self.library.transaction() as con:
-            row = con.execute(f"SELECT id, action, {snapshot} FROM decisions WHERE undone = ? "
-                              f"ORDER BY id {order} LIMIT 1", (0 if undo else 1,)).fetchone()
-            if row is None:
-                return None
-            _restore(con, json.loads(row[2]))
-            con.execute("UPDATE decisions SET undone = ? WHERE id = ?", (1 if undo else 0, row[0]))
-            return row[0], row[1]
+            return decisions.replay(con, undo=False)
 
     def next_undo(self) -> str | None:
         """The action `undo` would take back now (None: nothing to undo)."""
-        row = self.con.execute("SELECT action FROM decisions WHERE undone = 0 ORDER BY id DESC LIMIT 1").fetchone()
-        return row[0] if row else None
+        return decisions.next_undo(self.con)
 
     def next_redo(self) -> str | None:
         """The action `redo` would do again now (None: nothing to redo)."""
-        row = self.con.execute("SELECT action FROM decisions WHERE undone = 1 ORDER BY id ASC LIMIT 1").fetchone()
-        return row[0] if row else None
+        return decisions.next_redo(self.con)
 
     def history(self) -> list[tuple[int, str, dict, bool]]:
         """(id, action, params, undone) of every logged decision, oldest first."""
-        return [(i, a, json.loads(p), bool(u)) for i, a, p, u in
-                self.con.execute("SELECT id, action, params, undone FROM decisions ORDER BY id")]
+        return decisions.history(self.con)
 
     def _check_name_free(self, name: str, person_id: int | None) -> None:
-        row = self.con.execute("SELECT id FROM persons WHERE name = ? COLLATE NOCASE", (name,)).fetchone()
-        if row is not None and row[0] != person_id:
-            raise NameTaken(name, row[0])
+        owner = persons.person_named(self.con, name)
+        if owner is not None and owner != person_id:
+            raise NameTaken(name, owner)
 
 
 def clean_name(name: str | None) -> str | None:

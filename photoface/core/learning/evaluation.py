@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from photoface.core.library.learning_rows import located_photos
 from photoface.core.library.store import Library, decode_path
 from photoface.core.types import Box
 
@@ -58,9 +59,7 @@ class LabelledFaces:
 def labelled_faces(library: Library, dataset_root: str, model: str) -> LabelledFaces:
     """The labelled faces of every photo under `dataset_root` that the library scanned."""
     root = os.path.abspath(dataset_root)
-    rows = library.con.execute(
-        "SELECT l.path, p.id, p.width, p.height FROM locations l JOIN photos p ON p.id = l.photo_id "
-        "WHERE l.status = 'ok' ORDER BY l.path").fetchall()
+    rows = located_photos(library)
     face_ids, identities, seen_photos, no_face = [], [], set(), 0
     for raw, photo_id, w, h in rows:
         path = decode_path(raw)

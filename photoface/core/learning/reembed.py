@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from photoface.core.faces.embed import CROP_SIZE, SHIPPED_WEIGHTS_ID, FaceEmbedder
+from photoface.core.faces.embed import CROP_SIZE, FaceEmbedder
 from photoface.core.errors import Cancelled, StoreError
+from photoface.core.learning.versions import target_version, weights_path
+from photoface.core.library.learning_rows import faces_missing
 from photoface.core.library.store import Library
 
 log = logging.getLogger(__name__)
-
-WEIGHTS_FILE = "facenet.weights.h5"  # inside library.models_dir / <model id> /
 
 
 def decode_crop(jpeg: bytes) -> np.ndarray:
@@ -43,25 +42,6 @@ def decode_crop(jpeg: bytes) -> np.ndarray:
         shape = None if bgr is None else bgr.shape
         raise StoreError(f"a stored face crop cannot be decoded (got {shape}); re-scan the photo")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-
-def weights_path(library: Library, weights_id: str) -> Path | None:
-    """The weights file of a model id; None for the shipped model."""
-    if weights_id == SHIPPED_WEIGHTS_ID:
-        return None
-    return library.models_dir / weights_id / WEIGHTS_FILE
-
-
-def target_version(library: Library, weights_id: str) -> str:
-    """The model version embeddings of `weights_id` get with the library's preprocessing settings."""
-    return library.model_version(weights_id)
-
-
-def faces_missing(library: Library, version: str) -> list[int]:
-    """Ids of every face (of any state, present or not) without an embedding of `version`."""
-    return [f for (f,) in library.con.execute(
-        "SELECT f.id FROM faces f WHERE NOT EXISTS "
-        "(SELECT 1 FROM embeddings e WHERE e.face_id = f.id AND e.model = ?) ORDER BY f.id", (version,))]
 
 
 def reembed(library: Library, weights_id: str,
@@ -93,7 +73,8 @@ def reembed(library: Library, weights_id: str,
         return 0
     if embedder is None:
         embedder = FaceEmbedder(weights=weights_path(library, weights_id),
-                                scaling=library.get_setting("input_scaling"), batch_size=32)
+                                scaling=library.get_setting("input_scaling"), batch_size=32,
+                                precision=library.get_setting("embed_precision"))
     done = 0
     for start in range(0, len(todo), batch_size):
         if cancel is not None and cancel.is_set():

@@ -26,14 +26,36 @@ from typing import Any, Callable
 
 from photoface.core.faces.embed import SHIPPED_WEIGHTS_ID
 from photoface.core.errors import PhotofaceError, StoreError
-from photoface.core.learning.reembed import WEIGHTS_FILE, faces_missing, reembed, target_version, weights_path
+from photoface.core.library.learning_rows import delete_embeddings_of_weights, faces_missing
 from photoface.core.library.store import Library
 from photoface.core.hashing import sha256_file
 
 log = logging.getLogger(__name__)
 
+WEIGHTS_FILE = "facenet.weights.h5"  # inside library.models_dir / <model id> /
 INFO_FILE = "info.json"
 SHIPPED = SHIPPED_WEIGHTS_ID
+
+
+def weights_path(library: Library, weights_id: str) -> Path | None:
+    """The weights file of a model id; None for the shipped model."""
+    if weights_id == SHIPPED_WEIGHTS_ID:
+        return None
+    return library.models_dir / weights_id / WEIGHTS_FILE
+
+
+def target_version(library: Library, weights_id: str) -> str:
+    """The model version embeddings of `weights_id` get with the library's preprocessing settings."""
+    return library.model_version(weights_id)
+
+
+def active_version(library: Library) -> str:
+    """The model version in use: what scans embed with and albums are grouped in.
+
+    The library stores it (`active_weights`, read by `Library.model_version`, so that albums/
+    reads it without reaching into learning/); only activation here switches it.
+    """
+    return library.model_version()
 
 
 class UnknownModel(PhotofaceError):
@@ -203,7 +225,9 @@ def prepare_activation(library: Library, model_id: str,
         Cancelled: `cancel` was set.
         ModelNotFoundError: the weights file is damaged.
     """
-    from photoface.core.albums.update import _cache_path, plan_albums
+    from photoface.core.albums import neighbour_cache
+    from photoface.core.albums.update import plan_albums
+    from photoface.core.learning.reembed import reembed  # it imports this module
 
     model = get_model(library, model_id)
     previous = library.get_setting("active_weights")
@@ -218,9 +242,7 @@ def prepare_activation(library: Library, model_id: str,
         raise StoreError("faces keep arriving without embeddings of the new model; finish the scan first")
     report = ActivationReport(model_id, version, done, previous)
     # Neighbour lists of this version from an earlier activation describe other faces: start afresh.
-    cache = _cache_path(library, version, int(library.get_setting("cluster_k")))
-    if cache.exists():
-        cache.unlink()
+    if neighbour_cache.forget(library, version, int(library.get_setting("cluster_k"))):
         report.knn_caches_removed += 1
     plan = plan_albums(library, full=True, cancel=cancel, model=version)
     plan.settings = {"active_weights": model_id}
@@ -277,8 +299,6 @@ def discard_model(library: Library, model_id: str) -> None:
     model = get_model(library, model_id)
     if model.active:
         raise PhotofaceError(f"model {model_id} is in use; activate another one first (`photoface use-model`)")
-    with library.transaction() as con:
-        # Every preprocessing variant of this model's embeddings; model ids are hex, no LIKE wildcards.
-        con.execute("DELETE FROM embeddings WHERE model LIKE ?", (f"{model_id}:%",))
+    delete_embeddings_of_weights(library, model_id)  # every preprocessing variant
     shutil.rmtree(model.path, ignore_errors=True)
     log.info("discarded model %s", model_id)

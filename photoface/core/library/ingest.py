@@ -24,6 +24,7 @@ import numpy as np
 from photoface.core.errors import Cancelled, ImageDecodeError
 from photoface.core.faces import imaging
 from photoface.core.faces.finder import FaceModels, encode_jpeg, faces_from_image
+from photoface.core.library.background import mark_background
 
 from photoface.core.library.store import Library, display_path, encode_path
 from photoface.core.library.walk import FoundFile, RootPlan, plan_root
@@ -162,6 +163,7 @@ class _Committer:
         photo_id = lib.photo_id_by_sha(o.sha256)
         if photo_id is None and o.photo is not None:
             photo_id, face_ids = lib.insert_photo(con, o.photo, self.models.model_version)
+            mark_background(con, [photo_id])
             rep.new_photos += 1
             rep.faces_added += len(face_ids)
             if previous is not None and previous.photo_id not in (None, photo_id):

@@ -183,7 +183,18 @@ def _accept_seen_faces(con: sqlite3.Connection) -> None:
                     "AND created_at <= ?", (person, at))
 
 
-MIGRATIONS = [_to_v1, _to_v2, _to_v3, _to_v4]
+def _to_v5(con: sqlite3.Connection) -> None:
+    # Bystanders (issue 16): `background` is the per-photo rule of core/library/background.py,
+    # filled here for the faces already scanned; `dismissed` is the user's "not interesting",
+    # kept apart from the 'not_face' state (a dismissed face is still a face, and can come back).
+    from photoface.core.library.background import mark_background
+
+    con.execute("ALTER TABLE faces ADD COLUMN background INTEGER NOT NULL DEFAULT 0")
+    con.execute("ALTER TABLE faces ADD COLUMN dismissed INTEGER NOT NULL DEFAULT 0")
+    mark_background(con)
+
+
+MIGRATIONS = [_to_v1, _to_v2, _to_v3, _to_v4, _to_v5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

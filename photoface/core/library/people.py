@@ -1,7 +1,8 @@
 """Read-only views of the library for the People screens and the CLI: persons, faces, photos.
 
 Only faces of photos present on disk (some file of an online or offline root points at them)
-and not marked "not a face" are shown.
+and not marked "not a face" are shown; faces the user dismissed ("not interesting") only in
+`dismissed_faces`.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class FaceInfo:
     score: float
     taken_at: str | None
     path: str | None  # one file of the photo (the first by path), None if none is known
+    background: bool = False  # a bystander of its photo (core/library/background.py)
 
 
 def min_album_size(library: Library) -> int:
@@ -87,11 +89,12 @@ def _faces(library: Library, where: str, params: tuple, order: str = "f.id") -> 
         f"""SELECT f.id, f.photo_id, f.x, f.y, f.w, f.h, f.state, f.person_id, p.name, f.score,
                    ph.taken_at,
                    (SELECT l.path FROM locations l WHERE l.photo_id = f.photo_id AND l.status = 'ok'
-                    ORDER BY l.path LIMIT 1)
+                    ORDER BY l.path LIMIT 1), f.background
             FROM faces f JOIN photos ph ON ph.id = f.photo_id LEFT JOIN persons p ON p.id = f.person_id
             WHERE {where} ORDER BY {order}""", params).fetchall()
-    return [FaceInfo(i, ph, Box(x, y, w, h), st, pid, name, score, taken, decode_path(path) if path else None)
-            for i, ph, x, y, w, h, st, pid, name, score, taken, path in rows]
+    return [FaceInfo(i, ph, Box(x, y, w, h), st, pid, name, score, taken, decode_path(path) if path else None,
+                     bool(bg))
+            for i, ph, x, y, w, h, st, pid, name, score, taken, path, bg in rows]
 
 
 def person_faces(library: Library, person_id: int) -> list[FaceInfo]:
@@ -102,10 +105,17 @@ def person_faces(library: Library, person_id: int) -> list[FaceInfo]:
 
 
 def unsorted_faces(library: Library) -> list[FaceInfo]:
-    """Faces in no shown album: undecided ones, and those of unnamed albums below the minimum size."""
+    """Faces in no shown album: undecided ones, and those of unnamed albums below the minimum size;
+    background faces last, dismissed ones not at all (`dismissed_faces`)."""
     shown = {p.id for p in list_people(library, include_hidden=True)}
-    faces = _faces(library, f"f.state IN ('undecided', 'suggested') AND {_PRESENT}", ())
+    faces = _faces(library, f"f.state IN ('undecided', 'suggested') AND f.dismissed = 0 AND {_PRESENT}", (),
+                   "f.background, f.id")
     return [f for f in faces if f.person_id is None or f.person_id not in shown]
+
+
+def dismissed_faces(library: Library) -> list[FaceInfo]:
+    """Faces the user dismissed as not interesting, of present photos: to look at and restore."""
+    return _faces(library, f"f.dismissed = 1 AND f.state != 'not_face' AND {_PRESENT}", ())
 
 
 def photo_faces(library: Library, photo_id: int) -> list[FaceInfo]:
@@ -141,3 +151,38 @@ def person_names(library: Library) -> list[tuple[int, str]]:
     """(id, name) of every named person, by name: for completers."""
     return library.con.execute(
         "SELECT id, name FROM persons WHERE name IS NOT NULL ORDER BY name COLLATE NOCASE").fetchall()
+
+
+def person_name_and_size(library: Library, person_id: int) -> tuple[str | None, int] | None:
+    """(name, confirmed + accepted + suggested faces, of present photos or not) of a person; None
+    if there is no such person. For messages such as 'person 6 (Bob, 36 faces)'."""
+    return library.con.execute(
+        f"SELECT p.name, (SELECT COUNT(*) FROM faces f WHERE f.person_id = p.id "
+        f"AND f.state IN ({_SHOWN})) FROM persons p WHERE p.id = ?", (person_id,)).fetchone()
+
+
+def accepted_count(library: Library, person_id: int) -> int:
+    """How many of a person's faces the user kept with its album (accepted)."""
+    return library.con.execute("SELECT COUNT(*) FROM faces WHERE person_id = ? AND state = 'accepted'",
+                               (person_id,)).fetchone()[0]
+
+
+def photo_hashes(library: Library) -> dict[int, str]:
+    """photo id -> sha256 of every photo."""
+    return dict(library.con.execute("SELECT id, sha256 FROM photos").fetchall())
+
+
+def photo_sizes(library: Library) -> dict[int, tuple[int, int]]:
+    """photo id -> (width, height) of the upright image, of every photo."""
+    return {pid: (w, h) for pid, w, h in library.con.execute("SELECT id, width, height FROM photos")}
+
+
+def photo_size(library: Library, photo_id: int) -> tuple[int, int]:
+    """(width, height) of one photo's upright image."""
+    return library.con.execute("SELECT width, height FROM photos WHERE id = ?", (photo_id,)).fetchone()
+
+
+def readable_files(library: Library) -> list[tuple[bytes, int]]:
+    """(stored path, photo id) of every file the last scan read as a photo, by path."""
+    return library.con.execute(
+        "SELECT path, photo_id FROM locations WHERE status = 'ok' AND photo_id IS NOT NULL ORDER BY path").fetchall()

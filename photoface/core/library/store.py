@@ -144,8 +144,19 @@ class Library:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic write: everything inside commits together or not at all."""
-        self.con.execute("BEGIN IMMEDIATE")
+        """One atomic write: everything inside commits together or not at all.
+
+        Raises:
+            StoreError: another process (the window, a command) kept the library's write lock past
+                the connection's busy timeout (30 s); nothing was written.
+        """
+        try:
+            self.con.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            raise StoreError(f"the library {self.root} is busy: another photoface (a window or a command) "
+                             "is writing to it. Nothing was changed; try again when it is done.") from exc
         try:
             yield self.con
         except BaseException:
@@ -176,7 +187,8 @@ class Library:
         """The model version embeddings of `weights_id` (default: the active weights) get with the
         library's preprocessing settings; embeddings of two versions are never compared."""
         s = self.settings()
-        return model_version(weights_id or s["active_weights"], s["align_mode"], s["input_scaling"])
+        return model_version(weights_id or s["active_weights"], s["align_mode"], s["input_scaling"],
+                             s["embed_precision"])
 
     def settings(self) -> dict:
         merged = {k: self.get_setting(k) for k in DEFAULTS}

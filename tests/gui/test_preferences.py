@@ -1,0 +1,109 @@
+"""Preferences in plain words (issue 17, part 6): a few choices a person understands, the numbers
+folded under Advanced with a line each, and no text in the window naming a menu that is not there."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from photoface.core.config import DEFAULTS
+
+from .conftest import screenshot
+
+
+def _dialog(qtbot, lib_dir, device="CPU"):
+    from photoface.core.library.store import Library
+    from photoface.gui.views.preferences import PreferencesDialog
+
+    lib = Library(lib_dir)
+    dlg = PreferencesDialog(lib, device=device)
+    qtbot.addWidget(dlg)
+    return lib, dlg
+
+
+def test_plain_choices_first_numbers_folded(qtbot, tmp_path):
+    from photoface.gui.views.preferences import DEFAULT_STEP, EAGERNESS_STEPS
+
+    lib, dlg = _dialog(qtbot, tmp_path / "lib")
+    dlg.show()
+    qtbot.waitExposed(dlg)
+    assert not dlg.advanced.isVisible()
+    assert dlg.eagerness.value() == DEFAULT_STEP and dlg.step_label.text() == EAGERNESS_STEPS[DEFAULT_STEP][0]
+    assert dlg.editors["watch_folders"].isChecked()
+    assert dlg.editors["detector_backend"].currentData() == "onnx"
+    assert dlg.editors["min_face_px"].value() == DEFAULTS["min_face_px"]
+    # The raw model knobs are gone: switching them here would orphan every stored embedding.
+    assert not {"active_weights", "align_mode", "input_scaling", "embed_precision"} & set(dlg.editors)
+    screenshot(dlg, "preferences")
+    dlg.advanced_button.click()
+    assert dlg.advanced.isVisible()
+    dlg.resize(dlg.width(), 820)
+    qtbot.wait(50)
+    screenshot(dlg, "preferences-advanced")
+    dlg.accept()
+    assert dlg.changed_keys == []  # nothing touched, nothing written
+
+
+def test_eagerness_slider_sets_the_ratios_and_custom_numbers_show(qtbot, tmp_path):
+    from photoface.gui.views.preferences import EAGERNESS_KEYS, EAGERNESS_STEPS
+
+    lib, dlg = _dialog(qtbot, tmp_path / "lib")
+    dlg.eagerness.setValue(0)
+    for key, value in zip(EAGERNESS_KEYS, EAGERNESS_STEPS[0][1]):
+        assert dlg.editors[key].value() == pytest.approx(value)
+    assert dlg.step_label.text() == EAGERNESS_STEPS[0][0]
+    dlg.editors["watch_folders"].setChecked(False)
+    dlg.accept()
+    assert set(dlg.changed_keys) == {k for k, v in zip(EAGERNESS_KEYS, EAGERNESS_STEPS[0][1]) if v != DEFAULTS[k]} \
+        | {"watch_folders"}
+    assert lib.get_setting("watch_folders") is False
+    assert lib.get_setting("cluster_link_ratio") == pytest.approx(EAGERNESS_STEPS[0][1][1])
+
+    lib, again = _dialog(qtbot, tmp_path / "lib")
+    assert again.eagerness.value() == 0 and not again.editors["watch_folders"].isChecked()
+    again.editors["cluster_link_ratio"].setValue(0.5)  # a number of no step
+    assert again.step_label.text().startswith("Custom")
+    again.restore_defaults()
+    again.accept()
+    assert lib.get_setting("cluster_link_ratio") == pytest.approx(DEFAULTS["cluster_link_ratio"])
+    assert lib.get_setting("watch_folders") is True
+
+
+def _menus(win) -> dict[str, list[str]]:
+    menus = {}
+    for action in win.menuBar().actions():
+        if action.menu() is not None:
+            # "Dismiss Background Faces (Unsorted)" is named as "Dismiss Background Faces", "Export
+            # Albums…" as "Export Albums": the name without its note in brackets or its dots.
+            items = [re.sub(r"\s*\(.*\)$", "", a.text().replace("&", "")).rstrip("…")
+                     for a in action.menu().actions() if a.text()]
+            menus[action.text().replace("&", "")] = items
+    return menus
+
+
+# "Menu → Item": a capitalised word, the arrow, a capitalised item.
+MENU_PATH = re.compile(r"\b([A-Z][a-z]+) → ([A-Z][^\"\n]*)")
+
+
+def test_every_menu_named_in_the_window_exists(qtbot, tmp_path):
+    from photoface.core.library.store import Library
+    from photoface.gui.main_window import MainWindow
+    from photoface.gui.settings import ui_settings
+
+    win = MainWindow(Library(tmp_path / "lib"), ui_settings(str(tmp_path / "ui.ini")), probe_device=False)
+    qtbot.addWidget(win)
+    menus = _menus(win)
+    gui = Path(__file__).resolve().parents[2] / "photoface" / "gui"
+    named, wrong = 0, []
+    for source in sorted(gui.rglob("*.py")):
+        for lineno, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
+            for menu, rest in MENU_PATH.findall(line):
+                named += 1
+                items = menus.get(menu, [])
+                if not any(rest.startswith(item) for item in items):
+                    wrong.append(f"{source.relative_to(gui)}:{lineno}: {menu} → {rest[:40]}")
+    assert named >= 5, "the pattern no longer finds the menu references"
+    assert not wrong, "texts name menus that do not exist:\n" + "\n".join(wrong)
+    win.close()
