@@ -2,9 +2,11 @@
 
 For each set, backend and `max_side`: the share of photos with at least one face, the mean number
 of faces per photo, and photos per second (one thread; decoding excluded). Prints one JSON object
-per result, then a table.
+per result, then a table. For the ONNX Runtime backend it also prints the time per photo of each
+MTCNN step (pyramid resizes, P-Net, R-Net with its crops, O-Net with its crops); the rest of
+`ms_per_photo` is box arithmetic and suppression.
 
-    python -m benchmarks.detect [--set NAME] [--backend opencv|keras] [--max-side 512 1024 ...] [--every N]
+    python -m benchmarks.detect [--set NAME] [--backend onnx|keras] [--max-side 512 1024 ...] [--every N]
 
 Datasets are read from $PHOTOFACE_DATASETS (default ../shared/datasets relative to the repo root).
 """
@@ -46,12 +48,17 @@ def _load_set(folder: Path) -> list[np.ndarray]:
 def _measure(detector: FaceDetector, images: list[np.ndarray]) -> dict:
     detector.load()
     detector.detect(images[0])  # warm-up: first-call allocations are not throughput
+    steps = getattr(detector._net, "seconds", None)
+    before = dict(steps) if steps else {}
     counts = []
     start = time.perf_counter()
     for rgb in images:
         counts.append(len(detector.detect(rgb)))
     seconds = time.perf_counter() - start
+    step_ms = {k: round(1000 * (v - before[k]) / len(images), 1) for k, v in (steps or {}).items()}
     return {
+        "ms_per_photo": round(1000 * seconds / len(images), 1),
+        **({"step_ms_per_photo": step_ms} if step_ms else {}),
         "photos": len(images),
         "with_face": round(sum(c > 0 for c in counts) / len(images), 4),
         "faces_per_photo": round(float(np.mean(counts)), 3),
@@ -63,7 +70,7 @@ def _measure(detector: FaceDetector, images: list[np.ndarray]) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", action="append", choices=SETS, help="run only this set (repeatable)")
-    parser.add_argument("--backend", action="append", choices=("opencv", "keras"))
+    parser.add_argument("--backend", action="append", choices=("onnx", "keras"))
     parser.add_argument("--max-side", type=int, nargs="+", default=[512, 640, 800, 1024, 1600])
     parser.add_argument("--every", type=int, default=1,
                         help="use every N-th photo of each set (big sets at large sizes take minutes)")
@@ -74,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     for set_name in args.set or SETS:
         images = _load_set(root / set_name)[::args.every]
         longest = max(max(im.shape[:2]) for im in images)
-        for backend in args.backend or ("opencv", "keras"):
+        for backend in args.backend or ("onnx", "keras"):
             detector = FaceDetector(backend=backend)
             for i, max_side in enumerate(sorted(args.max_side)):
                 if i > 0 and sorted(args.max_side)[i - 1] >= longest:

@@ -5,16 +5,18 @@ The reference is the classic recipe: `mtcnn` (Keras) at long side 1024, the box 
 a time, one photo at a time, nothing overlapped. Both are timed after their models are loaded.
 
     python -m benchmarks.scan [--set NAME ...] [--skip-reference] [--compare-preprocessing]
-                              [--rescan-lfw]
+                              [--compare-draft] [--rescan-lfw] [--workers N]
 
 Prints one JSON object per result and a table. Quality is the ROC AUC of same- vs
 different-identity distances over each photo's labelled face (see photoface.core.learning.evaluation).
+Stage times are seconds summed over the threads that ran them (decode, detect and align in the
+workers; embed and store in the committing thread), so they can add up to more than the wall time;
+`stage_ms_per_photo` divides them by the photos.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 
@@ -35,12 +37,12 @@ def _load_rgb(path) -> np.ndarray:
     return load_image(path).rgb
 
 
-def run_photoface(name: str, folder, models: FaceModels, workers: int) -> dict:
+def run_photoface(name: str, folder, models: FaceModels, workers: int, label: str = "photoface") -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         with Library(tmp) as lib:
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), time.process_time()
             report = scan(lib, [str(folder)], models=models, workers=workers)
-            seconds = time.perf_counter() - t0
+            seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
             lf = labelled_faces(lib, str(folder), models.model_version)
     labels = lf.identity_codes()
     d_same, d_diff = metrics.pair_distances(lf.embeddings, labels)
@@ -49,14 +51,19 @@ def run_photoface(name: str, folder, models: FaceModels, workers: int) -> dict:
     stage_total = sum(report.stage_seconds.values()) or 1.0
     photos = report.new_photos + report.known_content
     return {
-        "set": name, "pipeline": "photoface", "workers": workers,
+        "set": name, "pipeline": label, "workers": workers,
         "photos": photos, "faces": report.faces_added, "errors": report.errors,
         "seconds": round(seconds, 2),
+        # CPU seconds of every thread: on a busy shared machine a steadier figure than photos/s.
+        "cpu_ms_per_photo": round(1000 * cpu / max(photos, 1), 1),
         "photos_per_s": round(photos / seconds, 3), "faces_per_s": round(report.faces_added / seconds, 3),
         "detection_rate": round(lf.detection_rate, 4),
         "auc": round(metrics.roc_auc_same_vs_different(lf.embeddings, labels), 4),
         "verify_threshold": round(threshold, 4), "verify_accuracy": round(accuracy, 4),
         "stage_share": {k: round(v / stage_total, 3) for k, v in sorted(report.stage_seconds.items())},
+        "stage_seconds": {k: round(v, 2) for k, v in sorted(report.stage_seconds.items())},
+        "stage_ms_per_photo": {k: round(1000 * v / max(photos, 1), 1)
+                               for k, v in sorted(report.stage_seconds.items())},
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }
 
@@ -77,20 +84,22 @@ class Reference:
         from photoface.core.faces.embed import scale_crops
 
         photos = dataset_photos(folder)
-        stage = {"decode": 0.0, "detect+align": 0.0, "embed": 0.0}
+        stage = {"decode": 0.0, "detect": 0.0, "align": 0.0, "embed": 0.0}
         vectors, identities, faces, no_face = [], [], 0, 0
-        t_start = time.perf_counter()
+        t_start, cpu_start = time.perf_counter(), time.process_time()
         for path, identity in photos:
             t0 = time.perf_counter()
             rgb = _load_rgb(path)
             t1 = time.perf_counter()
             dets = self.detector.detect(rgb)
+            t_detect = time.perf_counter()
             crops = [align_face(rgb, d, mode="margin") for d in dets]
             t2 = time.perf_counter()
             embs = [self.facenet.embed_one(scale_crops(c[None], "prewhiten")[0]) for c in crops]
             t3 = time.perf_counter()
             stage["decode"] += t1 - t0
-            stage["detect+align"] += t2 - t1
+            stage["detect"] += t_detect - t1
+            stage["align"] += t2 - t_detect
             stage["embed"] += t3 - t2
             faces += len(dets)
             if not dets:
@@ -99,16 +108,19 @@ class Reference:
             h, w = rgb.shape[:2]
             vectors.append(embs[labelled_face_index([d.box for d in dets], w, h)])
             identities.append(identity)
-        seconds = time.perf_counter() - t_start
+        seconds, cpu = time.perf_counter() - t_start, time.process_time() - cpu_start
         labels = np.unique(np.asarray(identities), return_inverse=True)[1]
         total = sum(stage.values())
         return {
             "set": name, "pipeline": "reference", "photos": len(photos), "faces": faces,
             "seconds": round(seconds, 2),
+            "cpu_ms_per_photo": round(1000 * cpu / len(photos), 1),
             "photos_per_s": round(len(photos) / seconds, 3), "faces_per_s": round(faces / seconds, 3),
             "detection_rate": round(1 - no_face / len(photos), 4),
             "auc": round(metrics.roc_auc_same_vs_different(np.asarray(vectors), labels), 4),
             "stage_share": {k: round(v / total, 3) for k, v in stage.items()},
+            "stage_seconds": {k: round(v, 2) for k, v in stage.items()},
+            "stage_ms_per_photo": {k: round(1000 * v / len(photos), 1) for k, v in stage.items()},
             "peak_rss_mb": round(peak_rss_mb(), 1),
         }
 
@@ -171,6 +183,8 @@ def main() -> None:
     parser.add_argument("--compare-preprocessing", action="store_true",
                         help="only print AUC for each alignment mode x input scaling")
     parser.add_argument("--rescan-lfw", action="store_true", help="only time a re-scan of unchanged lfw")
+    parser.add_argument("--compare-draft", action="store_true",
+                        help="only scan each set twice: JPEG draft decoding on, then off (full size)")
     args = parser.parse_args()
 
     settings = dict(DEFAULTS)
@@ -179,6 +193,14 @@ def main() -> None:
         return
     models = FaceModels(settings)
     models.load()
+    if args.compare_draft:
+        draft, full = FaceModels(dict(settings, jpeg_draft=True)), FaceModels(dict(settings, jpeg_draft=False))
+        draft.load()
+        full.load()
+        for name, folder in chosen_sets(args):
+            emit(run_photoface(name, folder, draft, args.workers, label="draft"))
+            emit(run_photoface(name, folder, full, args.workers, label="full-decode"))
+        return
     if args.compare_preprocessing:
         for name, folder in chosen_sets(args):
             for rec in compare_preprocessing(name, folder, models):
@@ -195,11 +217,16 @@ def main() -> None:
             emit(ref)
             rows.append(ref)
             emit({"set": name, "speedup_photos_per_s": round(ours["photos_per_s"] / ref["photos_per_s"], 2),
+                  "cpu_per_photo_ratio": round(ref["cpu_ms_per_photo"] / ours["cpu_ms_per_photo"], 2),
                   "auc_photoface": ours["auc"], "auc_reference": ref["auc"]})
-    print(f"\n{'set':22} {'pipeline':10} {'photos/s':>9} {'faces/s':>8} {'det.rate':>8} {'AUC':>7}")
+    stages = ("decode", "detect", "align", "embed", "store")
+    print(f"\n{'set':22} {'pipeline':10} {'photos/s':>9} {'faces/s':>8} {'det.rate':>8} {'AUC':>7} "
+          + " ".join(f"{s:>7}" for s in stages) + f" {'cpu ms':>7} {'peak MB':>8}   (stages, cpu: ms per photo)")
     for r in rows:
+        per_stage = " ".join(f"{r['stage_ms_per_photo'].get(s, 0.0):7.1f}" for s in stages)
         print(f"{r['set']:22} {r['pipeline']:10} {r['photos_per_s']:9.2f} {r['faces_per_s']:8.2f} "
-              f"{r['detection_rate']:8.3f} {r['auc']:7.4f}")
+              f"{r['detection_rate']:8.3f} {r['auc']:7.4f} {per_stage} {r['cpu_ms_per_photo']:7.0f} "
+              f"{r['peak_rss_mb']:8.0f}")
 
 
 if __name__ == "__main__":

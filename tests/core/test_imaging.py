@@ -267,3 +267,38 @@ def test_permission_error_maps_to_reason(tmp_path, monkeypatch):
     monkeypatch.setattr(builtins, "open", deny)
     with pytest.raises(ImageDecodeError, match="permission denied"):
         load_image(tmp_path / "locked.jpg")
+
+
+def test_draft_decoding_keeps_the_detection_size_and_the_original_dimensions():
+    arr = np.full((1200, 2600, 3), 128, np.uint8)  # 2600 wide, 1200 tall as stored
+    arr[:200, :200] = (255, 0, 0)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = _jpeg(arr, exif)
+    full = load_image("big.jpg", data=data)
+    small = load_image("big.jpg", data=data, max_side=1024)
+    assert (small.width, small.height) == (full.width, full.height) == (1200, 2600)
+    assert full.rgb.shape == (2600, 1200, 3) and full.to_original == (1.0, 1.0)
+    assert small.rgb.shape == (1300, 600, 3)  # half size: the long side stays >= 1024
+    assert small.to_original == (2.0, 2.0)
+    r, g, b = small.rgb[40, 560].astype(int)  # the red corner, turned clockwise as in full
+    assert r > 200 and g < 60 and b < 60
+    # Under twice the size asked for (no 1/2 step fits), or not a JPEG: decoded in full.
+    assert load_image("big.jpg", data=data, max_side=1301).rgb.shape == (2600, 1200, 3)
+    png = io.BytesIO()
+    Image.fromarray(arr).save(png, "PNG")
+    assert load_image("big.png", data=png.getvalue(), max_side=1024).rgb.shape == (1200, 2600, 3)
+
+
+@pytest.mark.filterwarnings(BOMB_WARNING)
+def test_draft_decoding_still_refuses_bombs_and_reads_odd_files(bad_dir):
+    folder, kinds = bad_dir
+    with pytest.raises(ImageDecodeError, match="possible decompression bomb"):
+        load_image(folder / "bomb.png", max_side=1024)
+    for name, expected in kinds.items():
+        if expected == "ok":  # odd modes (CMYK, 16-bit, palette...) decode as they did
+            small, full = load_image(folder / name, max_side=64), load_image(folder / name)
+            assert small.rgb.dtype == np.uint8 and small.rgb.shape[2] == 3
+            assert (small.width, small.height, small.orientation) == (full.width, full.height, full.orientation)
+            fx, fy = small.to_original
+            assert small.rgb.shape[:2] == (round(full.height / fy), round(full.width / fx))

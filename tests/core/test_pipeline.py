@@ -171,3 +171,32 @@ def test_embeddings_are_deterministic_across_batches(scanned_set, face_models):
     again = face_models.embedder.embed(crops)
     # The stored crop is a JPEG of the crop that was embedded: close, not bit-identical.
     assert np.all(np.sum(again * vecs[:5], axis=1) > 0.97)
+
+
+def test_big_jpeg_decoded_small_gives_faces_in_original_pixels(datasets_dir, face_models, tmp_path):
+    """A photo past twice the detection size is decoded at half size (JPEG draft); its boxes and
+    landmarks still come back in pixels of the original, where a full decode puts them."""
+    from PIL import Image
+
+    from photoface.core.config import DEFAULTS
+    from photoface.core.library.ingest import FaceModels
+
+    src = sorted((datasets_dir / "sports_celebrities").rglob("*.jpg"))[0]
+    album = tmp_path / "album"
+    album.mkdir()
+    with Image.open(src) as im:
+        scale = 2300 / max(im.size)  # over 2 x 1024: draft decoding halves it
+        big = im.convert("RGB").resize((round(im.width * scale), round(im.height * scale)), Image.LANCZOS)
+    big.save(album / "big.jpg", quality=95)
+    boxes = {}
+    assert not face_models.settings["jpeg_draft"]  # the default decodes in full
+    for label, models in (("draft", FaceModels(dict(DEFAULTS, jpeg_draft=True))), ("full", face_models)):
+        with Library(tmp_path / f"lib-{label}") as lib:
+            report = scan(lib, [str(album)], models=models)
+            assert report.new_photos == 1
+            width, height = lib.con.execute("SELECT width, height FROM photos").fetchone()
+            assert (width, height) == big.size
+            boxes[label] = [f.box for f in lib.faces_of_photo(1)]
+    assert boxes["draft"] and len(boxes["draft"]) == len(boxes["full"])
+    for a, b in zip(boxes["draft"], boxes["full"]):
+        assert a.iou(b) > 0.85 and a.w > 100  # same face, same place, original-pixel size

@@ -32,7 +32,7 @@ def test_plain_choices_first_numbers_folded(qtbot, tmp_path):
     assert not dlg.advanced.isVisible()
     assert dlg.eagerness.value() == DEFAULT_STEP and dlg.step_label.text() == EAGERNESS_STEPS[DEFAULT_STEP][0]
     assert dlg.editors["watch_folders"].isChecked()
-    assert dlg.editors["detector_backend"].currentData() == "opencv"
+    assert dlg.editors["detector_backend"].currentData() == "onnx"
     assert dlg.editors["min_face_px"].value() == DEFAULTS["min_face_px"]
     # The raw model knobs are gone: switching them here would orphan every stored embedding.
     assert not {"active_weights", "align_mode", "input_scaling", "embed_precision"} & set(dlg.editors)

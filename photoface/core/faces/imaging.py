@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import logging
+import math
 import os
 import threading
 from dataclasses import dataclass
@@ -64,9 +65,10 @@ class LoadedImage:
     """A decoded photo.
 
     Attributes:
-        rgb: uint8 array of shape (height, width, 3), EXIF orientation applied.
-        width: width in pixels of the oriented image.
-        height: height in pixels of the oriented image.
+        rgb: uint8 array of shape (H, W, 3), EXIF orientation applied: (height, width, 3), or
+            smaller when the photo was decoded for a size (`load_image(max_side=...)`).
+        width: width in pixels of the oriented original.
+        height: height in pixels of the oriented original.
         taken_at: ISO 8601 capture time from EXIF (DateTimeOriginal, then DateTimeDigitized,
             then DateTime), with the UTC offset when EXIF records one; None when absent or
             malformed.
@@ -78,6 +80,11 @@ class LoadedImage:
     height: int
     taken_at: str | None
     orientation: int
+
+    @property
+    def to_original(self) -> tuple[float, float]:
+        """Factors (x, y) from pixels of `rgb` to pixels of the original; (1.0, 1.0) at full size."""
+        return self.width / self.rgb.shape[1], self.height / self.rgb.shape[0]
 
 
 def _register_heif() -> None:
@@ -222,7 +229,18 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def _decode(path: str | bytes | os.PathLike, data: bytes) -> LoadedImage:
+def _draft_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    """The size to ask JPEG draft decoding for: the original shrunk to a long side of `max_side`.
+
+    Draft decoding scales by 1/2, 1/4 or 1/8 and never below the size asked, so the decoded long
+    side stays at least `max_side`.
+    """
+    long_side = max(width, height)
+    return (max(1, math.ceil(width * max_side / long_side)),
+            max(1, math.ceil(height * max_side / long_side)))
+
+
+def _decode(path: str | bytes | os.PathLike, data: bytes, max_side: int | None = None) -> LoadedImage:
     """Decode `data` (the whole file). Raises ImageDecodeError on any failure."""
     if len(data) == 0:
         raise ImageDecodeError(path, "empty file (0 bytes)")
@@ -246,7 +264,12 @@ def _decode(path: str | bytes | os.PathLike, data: bytes) -> LoadedImage:
             raise ImageDecodeError(
                 path, f"image too large ({pixels} pixels): possible decompression bomb"
             )
+        full_size, drafted = img.size, False
         try:
+            if max_side is not None and img.format == "JPEG" and max(full_size) >= 2 * max_side:
+                # DCT-domain scaling: a 12-megapixel photo decodes about 3x faster at 1/2 size.
+                img.draft(None, _draft_size(*full_size, max_side))
+                drafted = img.size != full_size
             img.load()  # GIF / animated WebP: this is the first frame
             orientation = _read_orientation(img)
             taken_at = read_exif_date(img)
@@ -273,6 +296,10 @@ def _decode(path: str | bytes | os.PathLike, data: bytes) -> LoadedImage:
     if not rgb.flags.writeable:
         rgb = rgb.copy()
     height, width = rgb.shape[:2]
+    if drafted:
+        width, height = full_size
+        if orientation in (5, 6, 7, 8):  # the transposing orientations swap the sides
+            width, height = height, width
     return LoadedImage(rgb=rgb, width=width, height=height, taken_at=taken_at,
                        orientation=orientation)
 
@@ -303,7 +330,8 @@ def _read_file(path: str | bytes | os.PathLike) -> bytes:
         raise ImageDecodeError(path, f"cannot read file ({exc.strerror or exc})") from None
 
 
-def load_image(path: str | bytes | os.PathLike, data: bytes | None = None) -> LoadedImage:
+def load_image(path: str | bytes | os.PathLike, data: bytes | None = None,
+               max_side: int | None = None) -> LoadedImage:
     """Decode a photo into an upright RGB uint8 array.
 
     Args:
@@ -311,9 +339,13 @@ def load_image(path: str | bytes | os.PathLike, data: bytes | None = None) -> Lo
             error messages and the extension; read (read-only) only when `data` is None.
         data: the file's bytes when the caller already read them (the scanner hashes
             each file first); the file is then not touched.
+        max_side: when given, a JPEG whose long side exceeds it may be decoded smaller (1/2,
+            1/4 or 1/8 of its size), keeping a long side of at least `max_side` pixels; other
+            formats decode at full size. None: always full size.
 
     Returns:
-        LoadedImage with rgb of shape (H, W, 3) uint8, EXIF orientation applied.
+        LoadedImage with rgb of shape (H, W, 3) uint8, EXIF orientation applied; `width` and
+        `height` are the original's (see `LoadedImage.to_original`).
 
     Raises:
         ImageDecodeError: with a short reason such as "empty file (0 bytes)", "not an image
@@ -327,4 +359,4 @@ def load_image(path: str | bytes | os.PathLike, data: bytes | None = None) -> Lo
     _register_heif()
     if data is None:
         data = _read_file(path)
-    return _decode(path, bytes(data) if not isinstance(data, bytes) else data)
+    return _decode(path, bytes(data) if not isinstance(data, bytes) else data, max_side)

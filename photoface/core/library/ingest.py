@@ -28,7 +28,7 @@ from photoface.core.library.background import mark_background
 
 from photoface.core.library.store import Library, display_path, encode_path
 from photoface.core.library.walk import FoundFile, RootPlan, plan_root
-from photoface.core.types import NewFace, NewPhoto
+from photoface.core.types import Box, NewFace, NewPhoto
 
 log = logging.getLogger(__name__)
 
@@ -94,18 +94,30 @@ def _process_file(models: FaceModels, f: FoundFile, known_sha: set[str]) -> _Out
     out.seconds["read+hash"] = t1 - t0
     if out.sha256 in known_sha:
         return out
+    # A big JPEG is decoded at the size the detector looks at (draft decoding), not in full.
+    decode_side = int(models.settings["detect_max_side"]) if models.settings["jpeg_draft"] else None
     try:
-        image = imaging.load_image(f.path, data=data)
+        image = imaging.load_image(f.path, data=data, max_side=decode_side)
     except ImageDecodeError as exc:
         out.error = exc.reason
         return out
-    t2 = time.perf_counter()
-    out.seconds["decode"] = t2 - t1
-    faces = faces_from_image(models, image.rgb)
-    out.seconds["detect+align"] = time.perf_counter() - t2
+    out.seconds["decode"] = time.perf_counter() - t1
+    faces = faces_from_image(models, image.rgb, seconds=out.seconds)
+    _to_original_pixels(faces, *image.to_original)
     out.photo = NewPhoto(out.sha256, image.width, image.height, image.taken_at,
                          models.detector_id, faces)
     return out
+
+
+def _to_original_pixels(faces: list[NewFace], fx: float, fy: float) -> None:
+    """Boxes and landmarks of a photo decoded smaller, in place, in pixels of the original."""
+    if fx == 1.0 and fy == 1.0:
+        return
+    factors = np.array([fx, fy], dtype=np.float32)
+    for face in faces:
+        b = face.box
+        face.box = Box(b.x * fx, b.y * fy, b.w * fx, b.h * fy)
+        face.landmarks = (face.landmarks * factors).astype(np.float32)
 
 
 class _Committer:

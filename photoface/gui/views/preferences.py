@@ -34,7 +34,7 @@ EAGERNESS_STEPS = [
 ]
 DEFAULT_STEP = 2
 
-DETECTORS = [("opencv", "Standard (MTCNN on ONNX Runtime, fast)"),
+DETECTORS = [("onnx", "Standard (MTCNN on ONNX Runtime, fast)"),
              ("keras", "MTCNN on TensorFlow (slower, the original)")]
 PRECISIONS = {"fp32": "Exact (32-bit)", "int8": "Fast (8-bit, quantised)"}
 
