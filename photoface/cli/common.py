@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 
 from photoface.core.text import plural
@@ -139,3 +140,23 @@ def recluster(lib, full: bool, dry_run: bool = False) -> None:
           f"for known people, {report.unsorted} unsorted, {report.seconds:.1f}s")
     if full:
         print("`photoface undo` puts every album back as it was before this regroup")
+
+
+#: Exit status of a command stopped by Ctrl+C (the shell's 128 + SIGINT).
+INTERRUPTED = 130
+
+
+def interruptible(work, interrupted: str):
+    """Runs work(cancel) for a long command: Ctrl+C sets `cancel` (what is done stays done),
+    prints `interrupted` and gives None, as does the work's own Cancelled."""
+    from photoface.core.errors import Cancelled
+
+    cancel = threading.Event()
+    try:
+        return work(cancel)
+    except KeyboardInterrupt:
+        cancel.set()
+        print("\n" + interrupted, file=sys.stderr)
+    except Cancelled:
+        pass
+    return None

@@ -6,32 +6,26 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
 
-from photoface.cli.common import open_library, progress_printer, recluster
+from photoface.cli.common import INTERRUPTED, interruptible, open_library, progress_printer, recluster
+from photoface.core.text import plural
 
 
 def cmd_scan(args) -> int:
-    from photoface.core.errors import Cancelled
     from photoface.core.library.ingest import scan
 
     for folder in args.folders:
         if not os.path.isdir(folder):
             print(f"photoface: {folder}: not a folder", file=sys.stderr)
             return 2
-    cancel = threading.Event()
     with open_library(args) as lib:
-        try:
-            report = scan(lib, args.folders or None, progress=progress_printer(), cancel=cancel,
-                          workers=args.workers)
-        except KeyboardInterrupt:
-            cancel.set()
-            print("\nscan interrupted; everything finished so far is kept", file=sys.stderr)
-            return 130
-        except Cancelled:
-            return 130
-        print(f"scanned {report.roots} folder(s) in {report.seconds:.1f}s: "
-              f"{report.new_photos} new photos, {report.faces_added} faces, "
+        report = interruptible(lambda cancel: scan(lib, args.folders or None, progress=progress_printer(),
+                                                   cancel=cancel, workers=args.workers),
+                               "scan interrupted; everything finished so far is kept")
+        if report is None:
+            return INTERRUPTED
+        print(f"scanned {plural(report.roots, 'folder')} in {report.seconds:.1f}s: "
+              f"{plural(report.new_photos, 'new photo')}, {plural(report.faces_added, 'face')}, "
               f"{report.unchanged} unchanged, {report.known_content} moved/copied, "
               f"{report.gone} gone, {report.errors} errors, {report.unsupported} unsupported")
         if report.faces_kept_decisions:

@@ -5,28 +5,20 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 
-from photoface.cli.common import open_library, resolve_person, count_progress
+from photoface.cli.common import INTERRUPTED, count_progress, interruptible, open_library, resolve_person
 
 
 def cmd_export(args) -> int:
-    from photoface.core.errors import Cancelled
     from photoface.core.interop.export import export_albums
 
-    cancel = threading.Event()
     with open_library(args) as lib:
         ids = [resolve_person(lib, p) for p in args.persons] if args.persons else None
-        try:
-            report = export_albums(lib, args.dest, ids, mode=args.mode, xmp=args.xmp,
-                                   include_suggested=args.include_suggested,
-                                   progress=count_progress("exporting"), cancel=cancel)
-        except KeyboardInterrupt:
-            cancel.set()
-            print("\nexport interrupted; run it again to finish", file=sys.stderr)
-            return 130
-        except Cancelled:
-            return 130
+        report = interruptible(lambda cancel: export_albums(
+            lib, args.dest, ids, mode=args.mode, xmp=args.xmp, include_suggested=args.include_suggested,
+            progress=count_progress("exporting"), cancel=cancel), "export interrupted; run it again to finish")
+        if report is None:
+            return INTERRUPTED
     print(report.summary())
     for note in report.notes:
         print(note)

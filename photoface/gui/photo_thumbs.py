@@ -15,25 +15,33 @@ from photoface.gui.thumbnails import ThumbnailCache
 PHOTO_THUMB_LOGICAL_PX = 150
 
 
-def square_thumbnail(path: str, size: int) -> QImage:
-    """The photo at `path`, EXIF-oriented, scaled so its shorter side is `size` pixels and cropped
-    to the centre square (a null image if it cannot be read)."""
+def read_photo(path: str, short_side: int | None = None) -> QImage:
+    """The photo at `path`, EXIF-oriented (face boxes are in those pixels), decoded at about
+    `short_side` pixels on its shorter side when given; formats Qt cannot read (e.g. HEIC) go
+    through the core's decoder. Raises the core's error when neither can read it."""
     reader = QImageReader(path)
     reader.setAutoTransform(True)
     full = reader.size()
-    if full.isValid() and min(full.width(), full.height()) > size:
-        s = size / min(full.width(), full.height())
+    if short_side and full.isValid() and min(full.width(), full.height()) > short_side:
+        s = short_side / min(full.width(), full.height())
         reader.setScaledSize(QSize(max(1, round(full.width() * s)), max(1, round(full.height() * s))))
     image = reader.read()
-    if image.isNull():  # e.g. HEIC: the core's decoder knows more formats
-        try:
-            from photoface.core.faces.imaging import load_image
+    if image.isNull():
+        from photoface.core.faces.imaging import load_image
 
-            rgb = load_image(path).rgb
-            h, w = rgb.shape[:2]
-            image = QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888).copy()
-        except Exception:  # noqa: BLE001 - an unreadable file keeps its placeholder
-            return QImage()
+        rgb = load_image(path).rgb
+        h, w = rgb.shape[:2]
+        image = QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888).copy()
+    return image
+
+
+def square_thumbnail(path: str, size: int) -> QImage:
+    """The photo at `path`, EXIF-oriented, scaled so its shorter side is `size` pixels and cropped
+    to the centre square (a null image if it cannot be read)."""
+    try:
+        image = read_photo(path, size)
+    except Exception:  # noqa: BLE001 - an unreadable file keeps its placeholder
+        return QImage()
     side = min(image.width(), image.height())
     if side != size:
         image = image.scaled(size, size, Qt.KeepAspectRatioByExpanding, Qt.SmoothTransformation)

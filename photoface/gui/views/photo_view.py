@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import (QAction, QColor, QDesktopServices, QFontMetrics, QImage, QImageReader, QKeySequence, QPainter,
+from PySide6.QtGui import (QAction, QColor, QDesktopServices, QFontMetrics, QImage, QKeySequence, QPainter,
                            QPen, QPixmap)
 from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QPushButton, QRubberBand, QSizePolicy,
                                QVBoxLayout, QWidget)
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QPushButton, QRubbe
 from photoface.core.albums.hints import best_matches
 from photoface.core.library.people import person_names, photo_faces
 from photoface.core.text import plural
+from photoface.gui.photo_thumbs import read_photo
 from photoface.gui import prompts
 from photoface.gui.context import Context
 from photoface.gui.delegates import CONFIRMED, REJECTED, SUGGESTED
@@ -34,19 +35,11 @@ def _load_photo(lib, photo_id: int) -> dict:
     names = [n for _, n in person_names(lib)]
     image, size, error = QImage(), None, None
     for path in paths:
-        reader = QImageReader(path)
-        reader.setAutoTransform(True)  # boxes are in EXIF-corrected pixels
-        image = reader.read()
-        if image.isNull():  # e.g. HEIC: the core's decoder knows more formats
-            try:
-                from photoface.core.faces.imaging import load_image
-
-                rgb = load_image(path).rgb
-                h, w = rgb.shape[:2]
-                image = QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888).copy()
-            except Exception as exc:  # noqa: BLE001 - shown as text in the dialog
-                error = str(exc)
-                continue
+        try:
+            image = read_photo(path)
+        except Exception as exc:  # noqa: BLE001 - shown as text in the dialog
+            error = str(exc)
+            continue
         size = (image.width(), image.height())
         if max(size) > MAX_SIDE_PX:
             image = image.scaled(MAX_SIDE_PX, MAX_SIDE_PX, Qt.KeepAspectRatio, Qt.SmoothTransformation)
