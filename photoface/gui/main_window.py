@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QLabel, QListView, QListWidget,
                                QMainWindow, QProgressBar, QPushButton, QSplitter, QStackedWidget,
                                QVBoxLayout, QWidget)
@@ -21,6 +20,7 @@ from photoface.gui import prompts
 from photoface.gui.actions import Actions
 from photoface.gui.context import Context
 from photoface.gui.item_models import NameFilter
+from photoface.gui.menus import NAV, build_menus
 from photoface.gui.photo_thumbs import PhotoThumbnailCache
 from photoface.gui.qtfix import protect_none
 from photoface.gui.resources import app_icon
@@ -45,7 +45,6 @@ from photoface.gui.workers import ProcessJob, ThreadJob
 
 log = logging.getLogger(__name__)
 
-NAV = ["People", "Unsorted faces", "Hidden", "Folders"]
 
 
 class WelcomePage(QWidget):
@@ -123,7 +122,7 @@ class MainWindow(QMainWindow):
         self._reload_timer.timeout.connect(self.reload_all)
         self.theme = Theme(self.qsettings, self)
         self._build_views()
-        self._build_menus()
+        build_menus(self)
         self._build_status()
         self.scans = ScanController(library, StatusWidgets(self.state_label, self.progress, self.cancel_button), self)
         self.scans.finished.connect(self._scan_done)
@@ -193,63 +192,6 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([220, 900])
         self.setCentralWidget(self.splitter)
-
-    def _menu_action(self, menu, text, slot, shortcut=None) -> QAction:
-        act = QAction(text, self)
-        if shortcut:
-            act.setShortcut(QKeySequence(shortcut))
-        act.triggered.connect(slot)
-        menu.addAction(act)
-        return act
-
-    def _build_menus(self) -> None:
-        mb = self.menuBar()
-        m = mb.addMenu("&File")
-        self._menu_action(m, "&Add Folder…", self.add_folder_dialog, QKeySequence.Open)
-        self._menu_action(m, "&Rescan All Folders", lambda: self.scan_folders(None), "F5")
-        m.addSeparator()
-        self._menu_action(m, "&Export Albums…", self.show_export, "Ctrl+E")
-        self._menu_action(m, "Files That Could Not Be &Read…", self.show_errors)
-        self._menu_action(m, "&Preferences…", self.show_preferences, QKeySequence.Preferences or "Ctrl+,")
-        m.addSeparator()
-        self._menu_action(m, "&Quit", self.close, QKeySequence.Quit)
-        m = mb.addMenu("&Edit")
-        m.addAction(self.actions.undo_action)
-        m.addAction(self.actions.redo_action)
-        self.addAction(self.actions.undo_action)
-        self.addAction(self.actions.redo_action)
-        m = mb.addMenu("&People")
-        self._menu_action(m, "&Same Person?…", self.show_same_person)
-        self._menu_action(m, "&Is This…? (review the open person)", self._review_current, "Ctrl+R")
-        self._menu_action(m, "&Merge Selected", self.people.merge_selected, "Ctrl+M")
-        self._menu_action(m, "&Dismiss Background Faces (Unsorted)", self._dismiss_background)
-        self._menu_action(m, "Photos &Together…", self.people.show_shared, "Ctrl+T")
-        m.addSeparator()
-        self._menu_action(m, "Re&group Faces", lambda: self.run_cluster(full=True))
-        self._menu_action(m, "Improve &Recognition…", self.show_improve)
-        m = mb.addMenu("&View")
-        for i, name in enumerate(NAV):
-            self._menu_action(m, name, lambda checked=False, n=name: self.show_view(n), f"Ctrl+{i + 1}")
-        # Esc, Alt+Left (the platform's Back) and Backspace, as in a browser or a file manager;
-        # a line edit keeps Backspace (it claims the key before shortcuts are looked up).
-        self.back_action = self._menu_action(m, "&Back to People", self.go_back)
-        self.back_action.setShortcuts([QKeySequence("Esc"), QKeySequence("Alt+Left"), QKeySequence("Backspace")])
-        m.addSeparator()
-        self.fullscreen_action = self._menu_action(m, "&Full Screen", self.toggle_full_screen, "F11")
-        self.fullscreen_action.setCheckable(True)
-        colours = m.addMenu("&Colours")
-        self.scheme_actions = {}
-        group = QActionGroup(self)
-        for choice, label in (("system", "Like the &System"), ("light", "&Light"), ("dark", "&Dark")):
-            act = colours.addAction(label)
-            act.setCheckable(True)
-            act.setChecked(self.theme.choice == choice)
-            act.triggered.connect(lambda checked=False, c=choice: self.theme.set_choice(c))
-            group.addAction(act)
-            self.scheme_actions[choice] = act
-        m = mb.addMenu("&Help")
-        self._menu_action(m, "&Keyboard Shortcuts…", self.show_shortcuts, "F1")
-        self._menu_action(m, "&About photoface", self.show_about)
 
     def _build_status(self) -> None:
         sb = self.statusBar()
