@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
@@ -54,6 +54,11 @@ class Actions(QObject):
         # explicit Ctrl+Shift+Z made the shortcut ambiguous (Qt then runs neither).
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.redo_action.triggered.connect(self.redo)
+        # Undo from any window of the app: the photo viewer and the review dialogs say "Edit → Undo
+        # takes it back", and Ctrl+Z did nothing while they had the focus (a new user's walkthrough).
+        # A text field still takes Ctrl+Z for its own text first (Qt's shortcut override).
+        for action in (self.undo_action, self.redo_action):
+            action.setShortcutContext(Qt.ApplicationShortcut)
         self.changed.connect(self.refresh)
         self.refresh()
 

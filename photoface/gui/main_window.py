@@ -357,6 +357,12 @@ class MainWindow(QMainWindow):
     def _review_current(self) -> None:
         if self.current_view == "Person" and self.person.person_id is not None:
             self.show_review(self.person.person_id)
+            return
+        chosen = self.people.grid.selected_ids() if self.current_view == "People" else []
+        if len(chosen) == 1:
+            self.show_review(chosen[0])
+        else:
+            self.state_label.setText("Open a person, or select one in People, to review the faces that may be them.")
 
     def show_same_person(self) -> SamePersonDialog:
         dlg = SamePersonDialog(self.ctx, self)

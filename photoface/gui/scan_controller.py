@@ -138,8 +138,12 @@ class ScanController(QObject):
         self.w.progress.setFormat("%p%")
 
     def _done(self, result: dict) -> None:
-        self.last = result
         s = result.get("scan", {})
+        if self.quiet and not (s.get("new_photos") or s.get("faces_added") or s.get("gone")
+                               or s.get("offline_roots")):
+            self.finished.emit(result)  # a background check that found nothing new keeps the last word
+            return
+        self.last = result
         text = (f"Scan finished in {duration(s.get('seconds'))}: {plural(s.get('new_photos', 0), 'new photo')}, "
                 f"{plural(s.get('faces_added', 0), 'face')}")
         if s.get("offline_roots"):

@@ -160,3 +160,17 @@ def test_dismissing_background_faces_is_one_undoable_decision_apart_from_not_a_f
         r.restore_dismissed(ids[:4])
     r.split([ids[5]], "Eve")                             # acting on a dismissed face brings it back
     assert [f.id for f in people.dismissed_faces(lib)] == [ids[6]]
+
+
+def test_is_this_name_asks_about_bystanders_last(lib):
+    """A page of "Is this NAME?" answered with "yes to all" must not be a page of bystanders: they
+    come after every other candidate, however near they are."""
+    x, _ = identity_vectors(1, 10, noise=0.3)
+    ids = fill_library(lib, x)
+    review = Review(lib)
+    pid = review.split(ids[:4], "Ann")
+    near = cluster.person_suggestions(lib, pid)
+    assert len(near) == 6
+    _set_background(lib, [near[0][0], near[1][0]])  # the two nearest are bystanders now
+    order = [f for f, _ in cluster.person_suggestions(lib, pid)]
+    assert order[-2:] == [near[0][0], near[1][0]] and set(order) == {f for f, _ in near}

@@ -42,6 +42,9 @@ from photoface.core.albums.rank_order import rank_order_edges
 # the run's link threshold (squared L2) are P's held faces and P has VOTE_MARGIN more than the runner-up.
 VOTE_MIN = 1
 VOTE_MARGIN = 1
+#: A face the calibrated (wider) reach alone gives a person must be this many times farther from
+#: anyone else's held faces than from that person's own (a ratio test, as the attach pass's).
+WIDE_VOTE_MARGIN = 1.25
 
 # A background face is suggested for P only when at least BACKGROUND_VOTE_MIN of P's held faces
 # are within BACKGROUND_VOTE_RATIO x the link threshold and no other person's held face is within
@@ -303,14 +306,32 @@ def _calibrated_vote(faces: FacesToGroup, idx_g, dist_g, rejected, limits: Thres
     # Bystanders keep the strict bar: the wider reach is for the faces a person's photos are of.
     background = faces.background if faces.background is not None else np.zeros(len(vote), bool)
     extra = (vote < 0) & (wide >= 0) & ~background
+    others = held_person >= 0
     for p in np.unique(wide[extra]).tolist():
         held = np.flatnonzero(held_person == p)
         if len(held) < evidence.MIN_HELD:
             continue  # no radius to check against: the wider reach is not for this person yet
         rows = np.flatnonzero(extra & (wide == p))
         ok = evidence.passes(faces.x, rows, held, faces.good)
+        # And clearly nearer to P than to anyone else the user named: a new face of a person with
+        # one confirmed photo is not pulled into a look-alike who has many (found in the window).
+        ok &= _nearest_other_ratio(faces.x, rows, held, np.flatnonzero(others & (held_person != p)),
+                                   held_person) >= WIDE_VOTE_MARGIN
         vote[rows[ok]] = p
     return vote
+
+
+def _nearest_other_ratio(x: np.ndarray, rows: np.ndarray, own: np.ndarray, other: np.ndarray,
+                         held_person: np.ndarray) -> np.ndarray:
+    """For each row: its distance to the nearest held face of anyone else over its mean distance
+    to its 3 nearest held faces of its own person (inf when nobody else is held)."""
+    d_own = np.maximum(2.0 - 2.0 * (x[rows] @ x[own].T), 0.0)
+    m = min(3, len(own))
+    near_own = np.partition(d_own, m - 1, axis=1)[:, :m].mean(axis=1)
+    if len(other) == 0:
+        return np.full(len(rows), np.inf)
+    near_other = np.maximum(2.0 - 2.0 * (x[rows] @ x[other].T), 0.0).min(axis=1)
+    return near_other / np.maximum(near_own, 1e-6)
 
 
 def _vote(faces: FacesToGroup, idx_g, dist_g, rejected, max_dist) -> np.ndarray:

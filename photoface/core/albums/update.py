@@ -242,7 +242,7 @@ def person_suggestions(library: Library, person_id: int, limit: int = 60) -> lis
     """(face id, distance) of the faces to ask "Is this NAME?" about, most likely first.
 
     Candidates are the undecided and suggested faces, and the person's own accepted faces (kept
-    with the album, not yet confirmed one by one). The distance is the mean squared L2 distance to
+    with the album, not yet confirmed one by one); background faces of their photos come last. The distance is the mean squared L2 distance to
     the person's 3 nearest confirmed faces (its accepted, then all its faces when none is
     confirmed; a face is never compared with itself). Rejected faces are never offered;
     answering re-ranks.
@@ -254,7 +254,7 @@ def person_suggestions(library: Library, person_id: int, limit: int = 60) -> lis
             break
     else:
         return []
-    ids, x = rows_of.suggestion_candidates(library, model, person_id)
+    ids, x, background = rows_of.suggestion_candidates(library, model, person_id)
     if not len(ids):
         return []
     d = np.maximum(2.0 - 2.0 * (x @ ref.T), 0.0)
@@ -264,7 +264,9 @@ def person_suggestions(library: Library, person_id: int, limit: int = 60) -> lis
     finite = np.isfinite(nearest)
     score = np.where(finite.any(axis=1), np.where(finite, nearest, 0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1),
                      np.inf)
-    order = np.argsort(score, kind="stable")[:limit]
+    # Bystanders last: "yes to the page" must not sweep a page of blurred strangers into the
+    # person (a new user's walkthrough: page 2 of "Is this NAME?" was five background faces).
+    order = np.lexsort((score, background))[:limit]
     return [(int(ids[i]), float(score[i])) for i in order if np.isfinite(score[i])]
 
 

@@ -99,16 +99,19 @@ def person_vectors(library: Library, model: str, person_id: int,
     return np.array([r[0] for r in rows], np.int64), vectors_from_rows(r[1] for r in rows)
 
 
-def suggestion_candidates(library: Library, model: str, person_id: int) -> tuple[np.ndarray, np.ndarray]:
-    """(face ids, vectors) of the faces to ask "is this the person?" about: undecided and
-    suggested faces and the person's own accepted ones, never one rejected from the person."""
+def suggestion_candidates(library: Library, model: str,
+                          person_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(face ids, vectors, background flags) of the faces to ask "is this the person?" about:
+    undecided and suggested faces and the person's own accepted ones, never one rejected from the
+    person nor one dismissed."""
     rows = library.con.execute(
-        f"""SELECT f.id, e.vec FROM faces f JOIN embeddings e ON e.face_id = f.id AND e.model = ?
+        f"""SELECT f.id, e.vec, f.background FROM faces f JOIN embeddings e ON e.face_id = f.id AND e.model = ?
             WHERE (f.state IN ('undecided', 'suggested') OR (f.state = 'accepted' AND f.person_id = ?))
               AND f.dismissed = 0 AND NOT EXISTS (SELECT 1 FROM rejections r WHERE r.face_id = f.id AND r.person_id = ?)
               AND {_PRESENT}""",
         (model, person_id, person_id)).fetchall()
-    return np.array([r[0] for r in rows], np.int64), vectors_from_rows(r[1] for r in rows)
+    return (np.array([r[0] for r in rows], np.int64), vectors_from_rows(r[1] for r in rows),
+            np.array([bool(r[2]) for r in rows], bool))
 
 
 def album_face_vectors(library: Library, model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
