@@ -11,7 +11,8 @@ Youden's J).
 The reach stays between the run's link threshold, which the library's crowding sets before any
 decision, and its attach threshold: decisions may widen the vote, never narrow it below what
 the grouping does without them, nor past where a stray would join an album. A vote that only
-the widened reach allows must also pass the person's own radius test (core/albums/evidence.py),
+the widened reach allows must also pass the person's own radius test (core/albums/evidence.py)
+and be clearly nearer to that person than to anyone else the user named (engine.WIDE_VOTE_MARGIN),
 so that a face joins a person on that person's evidence, not on the library's alone.
 
 Under a fine-tuned model the embeddings differ, and so do the distances: the calibration is
@@ -23,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from photoface.core.albums.knn import sq_dist
 
 #: Below these counts the evidence is too thin to move the vote's reach.
 MIN_SAME = 10
@@ -41,10 +44,6 @@ class Calibration:
     same: int        # faces measured against their own person
     different: int   # faces measured against a person they are not
     calibrated: bool  # False: too little evidence, the reach is the run's link threshold
-
-
-def _sq_dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.maximum(2.0 - 2.0 * (a @ b.T), 0.0)
 
 
 def separating_distance(same: np.ndarray, different: np.ndarray) -> float:
@@ -84,7 +83,7 @@ def nearest_evidence(x: np.ndarray, held_person: np.ndarray, rejected_rows: list
     if rows_of:
         rows = np.concatenate(list(rows_of.values()))
         who = held_person[rows]
-        d = _sq_dist(x[rows], x[rows])  # at most MAX_TOTAL squared: one product
+        d = sq_dist(x[rows], x[rows])  # at most MAX_TOTAL squared: one product
         np.fill_diagonal(d, np.inf)
         own = who[:, None] == who[None, :]
         nearest_own = np.where(own, d, np.inf).min(axis=1)
@@ -93,7 +92,7 @@ def nearest_evidence(x: np.ndarray, held_person: np.ndarray, rejected_rows: list
         different.append(nearest_other[np.isfinite(nearest_other)])
     for row, p in rejected_rows:
         if p in rows_of:
-            different.append(_sq_dist(x[[row]], x[rows_of[p]]).min(axis=1))
+            different.append(sq_dist(x[[row]], x[rows_of[p]]).min(axis=1))
     cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0)  # noqa: E731
     return cat(same), cat(different)
 
@@ -110,7 +109,6 @@ def calibrate(x: np.ndarray, held_person: np.ndarray, rejected_rows: list[tuple[
         ceiling: the run's attach threshold (the reach never passes it).
     """
     same, different = nearest_evidence(x, held_person, rejected_rows)
-    same, different = same[np.isfinite(same)], different[np.isfinite(different)]
     if len(same) < MIN_SAME or len(different) < MIN_DIFFERENT:
         return Calibration(floor, len(same), len(different), False)
     reach = min(max(separating_distance(same, different), floor), max(ceiling, floor))

@@ -315,22 +315,19 @@ def _calibrated_vote(faces: FacesToGroup, idx_g, dist_g, rejected, limits: Thres
         ok = evidence.passes(faces.x, rows, held, faces.good)
         # And clearly nearer to P than to anyone else the user named: a new face of a person with
         # one confirmed photo is not pulled into a look-alike who has many (found in the window).
-        ok &= _nearest_other_ratio(faces.x, rows, held, np.flatnonzero(others & (held_person != p)),
-                                   held_person) >= WIDE_VOTE_MARGIN
+        ok &= _nearest_other_ratio(faces.x, rows, held,
+                                   np.flatnonzero(others & (held_person != p))) >= WIDE_VOTE_MARGIN
         vote[rows[ok]] = p
     return vote
 
 
-def _nearest_other_ratio(x: np.ndarray, rows: np.ndarray, own: np.ndarray, other: np.ndarray,
-                         held_person: np.ndarray) -> np.ndarray:
+def _nearest_other_ratio(x: np.ndarray, rows: np.ndarray, own: np.ndarray, other: np.ndarray) -> np.ndarray:
     """For each row: its distance to the nearest held face of anyone else over its mean distance
     to its 3 nearest held faces of its own person (inf when nobody else is held)."""
-    d_own = np.maximum(2.0 - 2.0 * (x[rows] @ x[own].T), 0.0)
-    m = min(3, len(own))
-    near_own = np.partition(d_own, m - 1, axis=1)[:, :m].mean(axis=1)
+    near_own = evidence.mean_nearest(knn_mod.sq_dist(x[rows], x[own]), evidence.NEAREST)
     if len(other) == 0:
         return np.full(len(rows), np.inf)
-    near_other = np.maximum(2.0 - 2.0 * (x[rows] @ x[other].T), 0.0).min(axis=1)
+    near_other = knn_mod.sq_dist(x[rows], x[other]).min(axis=1)
     return near_other / np.maximum(near_own, 1e-6)
 
 

@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from photoface.core.albums.knn import sq_dist
+
 NEAREST = 3
 SLACK = 1.25
 MIN_HELD = 4
@@ -42,13 +44,10 @@ POOR_SHARE = 0.7
 MAX_REFERENCE = 2000  # held faces a person is measured on (seeded sample past that)
 
 
-def _mean_nearest(d: np.ndarray, m: int) -> np.ndarray:
+def mean_nearest(d: np.ndarray, m: int) -> np.ndarray:
+    """Each row's mean over its `m` smallest entries (of a distance matrix)."""
     m = min(m, d.shape[1])
     return np.partition(d, m - 1, axis=1)[:, :m].mean(axis=1)
-
-
-def _sq_dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.maximum(2.0 - 2.0 * (a @ b.T), 0.0)
 
 
 def person_radius(x_held: np.ndarray) -> float | None:
@@ -57,9 +56,9 @@ def person_radius(x_held: np.ndarray) -> float | None:
     n = len(x_held)
     if n < MIN_HELD:
         return None
-    d = _sq_dist(x_held, x_held)
+    d = sq_dist(x_held, x_held)
     np.fill_diagonal(d, np.inf)
-    return SLACK * float(_mean_nearest(d, NEAREST).max())
+    return SLACK * float(mean_nearest(d, NEAREST).max())
 
 
 def passes(x: np.ndarray, candidates: np.ndarray, held: np.ndarray, good: np.ndarray) -> np.ndarray:
@@ -81,7 +80,7 @@ def passes(x: np.ndarray, candidates: np.ndarray, held: np.ndarray, good: np.nda
     radius = person_radius(x[held])
     if radius is None:
         return np.ones(len(candidates), bool)
-    near = _mean_nearest(_sq_dist(x[candidates], x[held]), NEAREST)
+    near = mean_nearest(sq_dist(x[candidates], x[held]), NEAREST)
     return np.where(good[candidates], near <= radius, near <= POOR_SHARE * radius)
 
 

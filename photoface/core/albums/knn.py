@@ -271,6 +271,11 @@ def add_points(x_old: np.ndarray, idx_old: np.ndarray, dist_old: np.ndarray,
 CROWDING_K = 50
 
 
+def sq_dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) squared L2 distances between unit rows (2 - 2 cos, never below 0)."""
+    return np.maximum(2.0 - 2.0 * (a @ b.T), 0.0)
+
+
 def crowding_scale(x: np.ndarray, k: int = CROWDING_K, *, sample: int = 1000, seed: int = 0) -> float:
     """Median squared-L2 distance from a face to its k-th nearest neighbour.
 

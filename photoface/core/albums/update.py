@@ -257,7 +257,7 @@ def person_suggestions(library: Library, person_id: int, limit: int = 60) -> lis
     ids, x, background = rows_of.suggestion_candidates(library, model, person_id)
     if not len(ids):
         return []
-    d = np.maximum(2.0 - 2.0 * (x @ ref.T), 0.0)
+    d = knn_mod.sq_dist(x, ref)
     d[ids[:, None] == ref_ids[None, :]] = np.inf  # not itself
     near = min(3, len(ref))
     nearest = np.sort(d, axis=1)[:, :near]
