@@ -138,7 +138,7 @@ def test_headless_commands_work_beside_the_window(qtbot, make_window, library_di
     qtbot.waitUntil(lambda: proc.poll() is not None, timeout=180000)
     out, err = proc.communicate()
     assert proc.returncode == 0, err
-    assert "1 new photos" in out, out
+    assert "1 new photo," in out, out  # counted in words: "1 new photo", not "1 new photos"
     assert win.library.integrity_check() == "ok"
     names = {p.id: p.name for p in list_people(win.library, include_hidden=True, min_faces=0)}
     assert all(names[pid] == f"Person {i}" for i, pid in enumerate(ids)), names
