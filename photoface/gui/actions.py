@@ -76,13 +76,13 @@ class Actions(QObject):
         done = self.review.undo()
         if done is not None:
             self.changed.emit()
-            self.status.emit(f"Undone: {describe_action(done[1])}.")
+            self.status.emit(f"Undone: {self.review.describe(*done)}.")
 
     def redo(self) -> None:
         done = self.review.redo()
         if done is not None:
             self.changed.emit()
-            self.status.emit(f"Redone: {describe_action(done[1])}.")
+            self.status.emit(f"Redone: {self.review.describe(*done)}.")
 
     def _push(self, text: str, apply: Callable[[], object], said: str | None = None):
         """Runs one Review call; `said` (or "TEXT: done.") goes to the status bar after it."""

@@ -128,3 +128,18 @@ def test_undo_survives_a_restart_and_a_new_action_ends_the_redo_history(tmp_path
         assert r.redo() is None  # the undone rename is gone, as in any editor
         r.undo(); r.undo()
         assert face_state(lib) == before
+
+
+def test_a_decision_in_words_names_what_it_did_and_to_whom():
+    from photoface.core.albums.review import describe_decision
+
+    names = {4: "Ann", 7: "Bob"}
+    assert describe_decision("confirm", {"faces": [1, 2, 3], "person": 4}, names) == "Confirm (3 faces as Ann)"
+    assert describe_decision("reject", {"faces": [1], "person": 9}, names) == \
+        "Not This Person (1 face from an unnamed person)"
+    assert describe_decision("move", {"faces": [5, 6], "person": 7}, names) == "Move (2 faces to Bob)"
+    assert describe_decision("merge", {"sources": [3], "target": 4}, names) == "Merge 1 person into Ann"
+    assert describe_decision("split", {"faces": [8], "name": "Cy"}, names) == "New Person Cy from 1 face"
+    assert describe_decision("rename", {"person": 4, "name": "Ann"}, names) == "Rename to Ann"
+    assert describe_decision("dismiss_background", {"faces": [1, 2]}, names) == "Dismiss Background Faces (2 faces)"
+    assert describe_decision("regroup", {}, names) == "Regroup Faces"

@@ -27,6 +27,8 @@ def test_ctrl_z_in_a_dialog_undoes_what_the_status_bar_says_it_can(qtbot, make_w
     qtbot.keyClick(dialog, Qt.Key_Z, Qt.ControlModifier)
     wait_idle(qtbot, win)
     assert {p.id: p.name for p in list_people(win.library)}[album.id] is None
+    # The status bar says what was taken back, not only which kind of step ("Undone: Rename.").
+    assert win.state_label.text() == "Undone: Rename to Ann Example."
     dialog.close()
 
 

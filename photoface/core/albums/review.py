@@ -35,6 +35,7 @@ from photoface.core.errors import PhotofaceError
 from photoface.core.library import decisions, face_states, persons
 from photoface.core.library.decisions import Touched, record_decision
 from photoface.core.library.store import Library
+from photoface.core.text import plural
 
 
 class ReviewError(PhotofaceError):
@@ -63,6 +64,28 @@ ACTION_NAMES = {
 def describe_action(action: str) -> str:
     """A logged action's name for people ("merge" -> "Merge")."""
     return ACTION_NAMES.get(action, action.replace("_", " ").title())
+
+
+def describe_decision(action: str, params: dict, names: dict[int, str]) -> str:
+    """A logged decision in words, for the status bar: "Confirm 3 faces as Ann", "Merge 2
+    persons into Bob" ("an unnamed person" where `names`, person id -> name, has none)."""
+    who = lambda pid: names.get(int(pid), "an unnamed person") if pid is not None else None  # noqa: E731
+    what = describe_action(action)
+    faces = params.get("faces")
+    count = plural(len(faces), "face") if isinstance(faces, list) else None
+    if action == "rename":
+        return f"Rename to {params['name']}" if params.get("name") else "Remove a name"
+    if action in ("split", "create") and params.get("name"):
+        return f"New Person {params['name']}" + (f" from {count}" if count else "")
+    if action == "merge" and "target" in params:
+        return f"Merge {plural(len(params.get('sources', [])), 'person')} into {who(params['target'])}"
+    person = who(params.get("person"))
+    if count and person:
+        joiner = {"confirm": "as", "move": "to", "reject": "from"}.get(action, "of")
+        return f"{what} ({count} {joiner} {person})"
+    if count:
+        return f"{what} ({count})"
+    return f"{what} ({person})" if person else what
 
 
 #: States of faces held in their person by a decision of the user: clustering never moves them.
@@ -357,6 +380,11 @@ class Review:
         """Redoes the earliest undone decision. Returns (decision id, action) or None."""
         with self.library.transaction() as con:
             return decisions.replay(con, undo=False)
+
+    def describe(self, decision_id: int, action: str) -> str:
+        """A logged decision in words, with the names of the persons it touched as they are now."""
+        return describe_decision(action, decisions.params_of(self.con, decision_id),
+                                 persons.named_persons(self.con))
 
     def next_undo(self) -> str | None:
         """The action `undo` would take back now (None: nothing to undo)."""

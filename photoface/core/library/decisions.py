@@ -143,6 +143,12 @@ def next_redo(con: sqlite3.Connection) -> str | None:
     return row[0] if row else None
 
 
+def params_of(con: sqlite3.Connection, decision_id: int) -> dict:
+    """What one logged decision was given (its params), {} when there is no such decision."""
+    row = con.execute("SELECT params FROM decisions WHERE id = ?", (decision_id,)).fetchone()
+    return json.loads(row[0]) if row else {}
+
+
 def history(con: sqlite3.Connection) -> list[tuple[int, str, dict, bool]]:
     """(id, action, params, undone) of every logged decision, oldest first."""
     return [(i, a, json.loads(p), bool(u)) for i, a, p, u in
