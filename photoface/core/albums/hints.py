@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from photoface.core.albums.evidence import NEAREST, mean_nearest
+from photoface.core.albums.knn import sq_dist
 from photoface.core.albums.review import HELD_STATES
 from photoface.core.faces.verify import SHIPPED_THRESHOLD
 from photoface.core.library import people
@@ -111,7 +113,7 @@ def best_matches(library: Library, face_ids: list[int], max_dist: float | None =
     names = named_persons(library.con)
     rejected = people.rejections_of(library, ids)
     column = {int(p): j for j, p in enumerate(refs.persons.tolist())}
-    to_mean = 2.0 - 2.0 * (q @ refs.means.T)  # (faces, persons) squared L2 to each mean face
+    to_mean = sq_dist(q, refs.means)  # (faces, persons) squared L2 to each mean face
     for i, (fid, person) in enumerate(zip(q_ids, q_person)):  # not its own person, nor one it left
         for pid in [person] + [p for f, p in rejected if f == fid]:
             if pid in column:
@@ -125,8 +127,7 @@ def best_matches(library: Library, face_ids: list[int], max_dist: float | None =
             if not np.isfinite(to_mean[i, j]):
                 continue
             own = refs.vectors[refs.starts[j]:refs.starts[j + 1]]
-            d = np.sort(np.maximum(2.0 - 2.0 * (own @ q[i]), 0.0))[:3]
-            scores.append((float(d.mean()), j))
+            scores.append((float(mean_nearest(sq_dist(q[i:i + 1], own), NEAREST)[0]), j))
         if scores:
             score, j = min(scores)
             best.append((i, j, score))

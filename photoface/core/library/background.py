@@ -15,6 +15,7 @@ the faces that are not their photo's labelled subject and very few that are.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Iterable
 
@@ -81,10 +82,11 @@ def mark_background(con: sqlite3.Connection, photo_ids: Iterable[int] | None = N
     if photo_ids is None:
         where = "1"
     else:
-        import json
-
+        photo_ids = [int(p) for p in photo_ids]
+        if not photo_ids:
+            return 0
         where = "ph.id IN (SELECT value FROM json_each(:photos))"
-        params["photos"] = json.dumps([int(p) for p in photo_ids])
+        params["photos"] = json.dumps(photo_ids)
     marked = [i for i, small, blurry, cut in con.execute(_rules_sql(where), params) if small or blurry or cut]
     scope = "1" if photo_ids is None else "photo_id IN (SELECT value FROM json_each(:photos))"
     con.execute(f"UPDATE faces SET background = 0 WHERE {scope}", params)

@@ -1,6 +1,6 @@
 """scan → detect → align → embed → store, with progress and cancel.
 
-Reading, hashing, decoding and detection run in worker threads (OpenCV's DNN and Pillow's
+Reading, hashing, decoding and detection run in worker threads (ONNX Runtime and Pillow's
 decoders release the GIL) while this thread embeds finished photos in batches and commits them,
 so the detector and FaceNet overlap. Each batch is one transaction holding photos, faces,
 embeddings and their file records together: a kill at any instant loses at most the batch in
@@ -25,7 +25,6 @@ from photoface.core.errors import Cancelled, ImageDecodeError
 from photoface.core.faces import imaging
 from photoface.core.faces.finder import FaceModels, encode_jpeg, faces_from_image
 from photoface.core.library.background import mark_background
-
 from photoface.core.library.store import Library, display_path, encode_path
 from photoface.core.library.walk import FoundFile, RootPlan, plan_root
 from photoface.core.types import Box, NewFace, NewPhoto
@@ -147,23 +146,25 @@ class _Committer:
         t1 = time.perf_counter()
         self.report.stage_seconds["embed"] = self.report.stage_seconds.get("embed", 0.0) + t1 - t0
         with self.library.transaction() as con:
-            for root_id, o in self.pending:
-                self._write(con, root_id, o)
+            new = [self._write(con, root_id, o) for root_id, o in self.pending]
+            mark_background(con, [p for p in new if p is not None])  # one statement per batch
         self.report.stage_seconds["store"] = self.report.stage_seconds.get("store", 0.0) + time.perf_counter() - t1
         self.pending, self.pending_faces = [], 0
 
-    def _write(self, con, root_id: int, o: _Outcome) -> None:
+    def _write(self, con, root_id: int, o: _Outcome) -> int | None:
+        """Records one file; returns the id of the photo it added, if it added one."""
         f, lib, rep = o.file, self.library, self.report
         if o.error is not None:
             lib.record_file(con, root_id, f.path, f.size, f.mtime_ns, status="error", error=o.error)
             rep.errors += 1
             log.warning("%s: %s", display_path(f.path), o.error)
-            return
+            return None
         previous = lib.location(f.path)
         photo_id = lib.photo_id_by_sha(o.sha256)
+        added = None
         if photo_id is None and o.photo is not None:
             photo_id, face_ids = lib.insert_photo(con, o.photo, self.models.model_version)
-            mark_background(con, [photo_id])
+            added = photo_id
             rep.new_photos += 1
             rep.faces_added += len(face_ids)
             if previous is not None and previous.photo_id not in (None, photo_id):
@@ -175,6 +176,7 @@ class _Committer:
         lib.record_file(con, root_id, f.path, f.size, f.mtime_ns, photo_id=photo_id)
         if previous is not None and previous.photo_id not in (None, photo_id):
             lib.delete_photo_if_orphan(con, previous.photo_id)
+        return added
 
 
 def scan(library: Library, folders: list[str | bytes] | None = None, models: FaceModels | None = None,
