@@ -210,7 +210,42 @@ def prelu_as_min_max(model_bytes: bytes) -> bytes:
     return model.SerializeToString()
 
 
-def _session(path: Path, threads: int):
+def natural_layout_input(model_bytes: bytes, pixels: bool) -> bytes:
+    """The same network reading images as (N, height, width, 3) instead of Keras' (N, width, height, 3).
+
+    The converted networks start with a Transpose to channels-first; swapping the spatial axes in
+    that Transpose's permutation lets callers pass crops and pyramid levels as they lie in memory,
+    instead of copying each through a strided transpose. With `pixels`, the input is uint8 and the
+    package's scaling, (p - 127.5) / 128, runs inside the graph in float32, the same operations as
+    `normalise` (the multiplier is a power of two, so exact).
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load_from_string(model_bytes)
+    graph = model.graph
+    first = graph.node[0]
+    if first.op_type != "Transpose" or list(first.attribute[0].ints) != [0, 3, 1, 2]:
+        raise ValueError("unexpected MTCNN graph: it does not start with the Keras input transpose")
+    del first.attribute[0].ints[:]
+    first.attribute[0].ints.extend([0, 3, 2, 1])
+    if pixels:
+        source = graph.input[0]
+        name = source.name
+        graph.initializer.extend([numpy_helper.from_array(np.array([127.5], np.float32), "photoface_mean"),
+                                  numpy_helper.from_array(np.array([0.0078125], np.float32), "photoface_scale")])
+        prologue = [helper.make_node("Cast", [name], [name + "/float"], to=TensorProto.FLOAT),
+                    helper.make_node("Sub", [name + "/float", "photoface_mean"], [name + "/centred"]),
+                    helper.make_node("Mul", [name + "/centred", "photoface_scale"], [name + "/scaled"])]
+        first.input[0] = name + "/scaled"
+        source.type.tensor_type.elem_type = TensorProto.UINT8
+        nodes = prologue + list(graph.node)
+        del graph.node[:]
+        graph.node.extend(nodes)
+    return model.SerializeToString()
+
+
+def _session(path: Path, threads: int, pixels: bool):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -219,11 +254,7 @@ def _session(path: Path, threads: int):
     # Worker threads that spin between calls would take the CPU from the other scan threads.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    model = path.read_bytes()
-    try:
-        model = prelu_as_min_max(model)
-    except ImportError:  # without the onnx package: the same results, only slower
-        pass
+    model = natural_layout_input(prelu_as_min_max(path.read_bytes()), pixels)
     return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
 
 
@@ -238,9 +269,9 @@ class MtcnnOnnx:
     """
 
     def __init__(self, folder: Path, threads: int = 1):
-        self._pnet = _session(folder / "pnet.onnx", threads)
-        self._rnet = _session(folder / "rnet.onnx", threads)
-        self._onet = _session(folder / "onet.onnx", threads)
+        self._pnet = _session(folder / "pnet.onnx", threads, pixels=True)
+        self._rnet = _session(folder / "rnet.onnx", threads, pixels=False)
+        self._onet = _session(folder / "onet.onnx", threads, pixels=False)
         self._buffers: dict[int, np.ndarray] = {}
         self.seconds = {"pyramid": 0.0, "pnet": 0.0, "rnet": 0.0, "onet": 0.0}
 
@@ -282,8 +313,7 @@ class MtcnnOnnx:
             t0 = time.perf_counter()
             size = (int(math.ceil(width * scale)), int(math.ceil(height * scale)))
             level = rgb if size == (width, height) else cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-            # P-Net reads (1, width, height, 3): normalise straight into the transposed layout.
-            net_in = normalise(level.transpose(1, 0, 2)[None])
+            net_in = level[None]  # uint8: P-Net scales the pixels itself (natural_layout_input)
             t1 = time.perf_counter()
             reg, prob = self._pnet.run(["conv2d_4", "softmax"], {"input_1": net_in})
             t2 = time.perf_counter()
@@ -310,7 +340,7 @@ class MtcnnOnnx:
     def _stage2(self, crops: _Crops, boxes: np.ndarray) -> np.ndarray:
         t0 = time.perf_counter()
         batch = crops.resized(boxes, _RNET_SIZE, self._buffer(_RNET_SIZE, boxes.shape[0]))
-        reg, prob = self._rnet.run(["dense_2", "softmax_1"], {"input_2": batch.transpose(0, 2, 1, 3)})
+        reg, prob = self._rnet.run(["dense_2", "softmax_1"], {"input_2": batch})
         self.seconds["rnet"] += time.perf_counter() - t0
         score = prob[:, 1]
         keep = np.nonzero(score > STAGE_THRESHOLDS[1])[0]
@@ -326,7 +356,7 @@ class MtcnnOnnx:
         boxes = np.fix(boxes).astype(np.int32).astype(np.float64)
         batch = crops.resized(boxes, _ONET_SIZE, self._buffer(_ONET_SIZE, boxes.shape[0]))
         reg, points, prob = self._onet.run(["dense_5", "dense_6", "softmax_2"],
-                                           {"input_3": batch.transpose(0, 2, 1, 3)})
+                                           {"input_3": batch})
         self.seconds["onet"] += time.perf_counter() - t0
         score = prob[:, 1]
         keep = np.nonzero(score > STAGE_THRESHOLDS[2])[0]
