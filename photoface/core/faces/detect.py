@@ -134,8 +134,7 @@ class FaceDetector:
         backend: ``"onnx"`` or ``"keras"`` (``"opencv"``, the old name of the first, is read as it).
         max_side: photos whose long side exceeds this many pixels are downscaled to it before
             detection (never upscaled); results are mapped back to original pixels.
-        min_face_px: smallest face searched for, in pixels of the photo scaled to `max_side` (of
-            the photo itself when smaller); boxes under it in original pixels are dropped.
+        min_face_px: smallest face kept, as the longer side of its box in original pixels.
         min_score: smallest ONet confidence kept, in [0, 1].
     """
 
@@ -206,11 +205,9 @@ class FaceDetector:
         # Per-axis factors back to original pixels (rounding makes them differ slightly from 1/scale).
         fx = width / small.shape[1]
         fy = height / small.shape[0]
-        # The smallest face is measured on the copy detection sees, as in the reference recipe
-        # (MTCNN at long side 1024, 20 px faces): the pyramid starts at the scale that face needs
-        # rather than at the full copy, whose 12 px faces (47 px of a 4000 px photo) cost 2.8x
-        # the P-Net work of the rest of the pyramid and are bystanders when they are faces at all.
-        net_min_face = max(float(_NET_MIN_FACE_PX), float(self.min_face_px))
+        # The face-size limit is in original pixels; on the downscaled copy it shrinks, but PNet
+        # cannot go below its 12 px window (asking for less would upscale the pyramid).
+        net_min_face = max(float(_NET_MIN_FACE_PX), self.min_face_px / max(fx, fy))
 
         assert self._net is not None
         with self._run_lock:
