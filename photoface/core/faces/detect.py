@@ -78,6 +78,10 @@ class _OnnxBackend:
     def seconds(self) -> dict[str, float]:
         return self._net.seconds
 
+    @property
+    def device(self) -> str:
+        return self._net.device
+
     def run(self, rgb: np.ndarray, min_face_px: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return self._net.run(rgb, min_face_px)
 
@@ -163,6 +167,12 @@ class FaceDetector:
         return name
 
     @property
+    def device(self) -> str:
+        """Where the networks run once loaded: "CPU", "GPU: <name> (CUDA)", or TensorFlow's choice."""
+        self.load()
+        return getattr(self._net, "device", "TensorFlow's device")
+
+    @property
     def loaded(self) -> bool:
         return self._net is not None
 
@@ -174,7 +184,7 @@ class FaceDetector:
             if self._net is not None:
                 return
             net = _OnnxBackend() if self.backend == "onnx" else _KerasBackend()
-            log.info("loaded face detector %s", self.backend_id)
+            log.info("loaded face detector %s on %s", self.backend_id, getattr(net, "device", "TensorFlow's device"))
             self._net = net
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:

