@@ -13,7 +13,6 @@ Prints one JSON line per sample (every `--every` files) and a summary line.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
