@@ -60,8 +60,9 @@ def neighbours(library: Library, model: str, ids: np.ndarray, x: np.ndarray, k: 
         old_rows = _positions(ids, c_ids)
         keep = old_rows >= 0
         n_new = n - int(keep.sum())
-    if cached is None or c_idx.shape[1] != min(k, max(n - 1, 0)) or n_new > max(0.5 * n, 2000) \
-            or (len(c_ids) - keep.sum()) > 0.2 * max(len(c_ids), 1):
+    # Lists of no column (a library of one face) are rebuilt too: there is nothing to update.
+    if cached is None or c_idx.shape[1] != min(k, max(n - 1, 0)) or c_idx.shape[1] == 0 \
+            or n_new > max(0.5 * n, 2000) or (len(c_ids) - keep.sum()) > 0.2 * max(len(c_ids), 1):
         idx, dist = knn_mod.knn(x, k)
         changed = np.arange(n)
         scale = None  # a new library, or a much changed one: measure it again
