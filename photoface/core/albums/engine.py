@@ -11,9 +11,11 @@ A run, over the faces it may move (`FacesToGroup.movable`):
    run's link threshold, never a person it was rejected from, never a second face of a photo for
    a person) is tied to that person; the user's decisions may widen its reach up to the attach
    threshold (core/albums/calibration.py), a face reached only that way passing the person's own
-   radius test (core/albums/evidence.py); a background face (a bystander of its photo) only on
-   strong evidence (BACKGROUND_VOTE_*), and it is never `good`: it forms no link and attracts
-   nothing, so bystanders seed no album;
+   radius test (core/albums/evidence.py); a face neither reaches is tied to the person inside one
+   of whose looks or eras it lies, clearly nearer to it than to anyone else's
+   (core/albums/prototypes.py); a background face (a bystander of its photo) only on strong
+   evidence (BACKGROUND_VOTE_*), and it is never `good`: it forms no link and attracts nothing,
+   so bystanders seed no album;
 2. rank-order edges (Otto et al. 2018) among good faces, joined in increasing distance with
    must-links holding each person's faces together, under the cannot-link rule (persons never
    share a component, two faces of a photo where the user held a face stay apart) and an
@@ -32,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from photoface.core.albums import knn as knn_mod
-from photoface.core.albums import evidence
+from photoface.core.albums import evidence, prototypes
 from photoface.core.albums.attach import attach_small_groups
 from photoface.core.albums.calibration import calibrate
 from photoface.core.albums.constraints import components_with_cannot_link
@@ -53,6 +55,14 @@ WIDE_VOTE_MARGIN = 1.25
 # another are.
 BACKGROUND_VOTE_MIN = 2
 BACKGROUND_VOTE_RATIO = 0.8
+
+#: The prototype vote: a face inside one of P's looks (prototypes.Prototypes.scores <= 1) whose
+#: next person is this many times farther, in their own looks' radii.
+PROTOTYPE_VOTE_MARGIN = 1.25
+#: Looks of fewer held faces vote no one in (a look of one or two is a photo, not a look: on
+#: japanese_actors one-face looks voted 13 faces of a stranger into a named person); they still
+#: count as the runner-up.
+PROTOTYPE_MIN_FACES = 3
 
 #: The crowding scale never goes below lfw's (5,749 people, scale 1.15): a smaller one means many
 #: photos per person (a face's 50th neighbour is the same person), not a denser crowd of strangers,
@@ -124,6 +134,8 @@ class FacesToGroup:
         photo: (N,) int64 photo ids: two faces of one photo are two people.
         background: (N,) bool, bystanders of their photo (core/library/background.py): they join
             a person only on strong evidence; None: none is.
+        year: (N,) float year each face's photo was taken (prototypes.years), NaN where unknown;
+            None: none is known.
     """
 
     ids: np.ndarray
@@ -134,6 +146,7 @@ class FacesToGroup:
     good: np.ndarray
     photo: np.ndarray
     background: np.ndarray | None = None
+    year: np.ndarray | None = None
 
     @property
     def good_rows(self) -> np.ndarray:
@@ -213,7 +226,9 @@ def group_faces(faces: FacesToGroup, neighbours: NeighbourLists, settings: dict,
     # its other faces are not that person. (Applied to every photo, sports_celebrities fell from
     # 0.885 to 0.851 BCubed F.)
     apart = np.where(np.isin(faces.photo, faces.photo[faces.held]), faces.photo, -1)
-    vote = _one_face_per_photo(_calibrated_vote(faces, idx_g, dist_g, rejected, limits), faces.anchor, faces.photo)
+    vote = _prototype_vote(faces, _calibrated_vote(faces, idx_g, dist_g, rejected, limits), idx_g, dist_g,
+                           rejected, limits)
+    vote = _one_face_per_photo(vote, faces.anchor, faces.photo)
 
     # 2) Rank-order edges among good faces, joined under cannot-link.
     edges_g, _, pair_d = rank_order_edges(idx_g, dist_g, float(settings["cluster_strictness"]), "approx",
@@ -319,6 +334,51 @@ def _calibrated_vote(faces: FacesToGroup, idx_g, dist_g, rejected, limits: Thres
                                    np.flatnonzero(others & (held_person != p))) >= WIDE_VOTE_MARGIN
         vote[rows[ok]] = p
     return vote
+
+
+def _prototype_vote(faces: FacesToGroup, vote: np.ndarray, idx_g, dist_g, rejected, limits: Thresholds) -> np.ndarray:
+    """The vote, plus the faces no held face reached that lie inside one of a person's looks or
+    eras (core/albums/prototypes.py): a new face of a person's childhood is theirs though their
+    adult faces fill its neighbour lists, or lie too far for the nearest held faces to name them.
+
+    Each look is measured in its own radius, and the next person's nearest look must be
+    PROTOTYPE_VOTE_MARGIN times farther in theirs. Only good faces (a poor one has no neighbour
+    list to check), and bystanders keep the strict bar.
+    """
+    held_person = np.where(faces.held, faces.anchor, -1)
+    background = faces.background if faces.background is not None else np.zeros(len(vote), bool)
+    rows = np.flatnonzero(faces.movable & faces.good & (vote < 0) & ~background)
+    if not len(rows) or not (held_person >= 0).any():
+        return vote
+    protos = prototypes.build(faces.x, held_person, cut=limits.album, floor=limits.link, year=faces.year)
+    scores = protos.scores(faces.x[rows], PROTOTYPE_MIN_FACES)
+    rivals = protos.scores(faces.x[rows])
+    column = {int(p): j for j, p in enumerate(protos.persons.tolist())}
+    row_of = {int(f): i for i, f in enumerate(faces.ids[rows].tolist())}
+    for f, p in rejected:
+        if f in row_of and p in column:
+            scores[row_of[f], column[p]] = np.inf
+            rivals[row_of[f], column[p]] = np.inf
+    who = np.argmin(scores, axis=1)
+    best = scores[np.arange(len(rows)), who]
+    rivals[np.arange(len(rows)), who] = np.inf
+    runner_up = rivals.min(axis=1)
+    ok = (best <= 1.0) & (runner_up >= PROTOTYPE_VOTE_MARGIN * best)
+    # And the face's own neighbourhood touches the person: one of its listed neighbours within the
+    # attach threshold is a held face of theirs. A stranger's list is its own faces; without this
+    # test the faces of people nobody named joined the named look nearest to them (benchmarks.
+    # finetune's simulated user, looks 1.2 times wider: 132 faces of unseen people on
+    # japanese_actors, 139 on the seven shared sets, against 8).
+    good_rows = faces.good_rows
+    position = np.full(len(faces.ids), -1, np.int64)
+    position[good_rows] = np.arange(len(good_rows))
+    for i in np.flatnonzero(ok).tolist():
+        g = position[rows[i]]
+        near = (idx_g[g] >= 0) & (dist_g[g] < limits.attach)
+        ok[i] = bool(np.any(held_person[good_rows[idx_g[g][near]]] == protos.persons[who[i]]))
+    out = vote.copy()
+    out[rows[ok]] = protos.persons[who[ok]]
+    return out
 
 
 def _nearest_other_ratio(x: np.ndarray, rows: np.ndarray, own: np.ndarray, other: np.ndarray) -> np.ndarray:

@@ -39,7 +39,7 @@ from typing import Callable
 import numpy as np
 
 from photoface.core.albums import knn as knn_mod
-from photoface.core.albums import neighbour_cache
+from photoface.core.albums import neighbour_cache, prototypes
 from photoface.core.albums.engine import (NEW_ALBUM, FacesToGroup, Grouping, NeighbourLists, album_labels,
                                           good_quality, group_faces, held_pairs)
 from photoface.core.albums.evidence import filter_suggestions
@@ -155,7 +155,8 @@ def _faces_to_group(loaded: rows_of.FaceRows, settings: dict, full: bool) -> Fac
     # user holds always does.
     good = (good_quality(loaded.size_px, loaded.sharpness, loaded.score, settings) & ~loaded.background) | held
     return FacesToGroup(ids=loaded.ids, x=loaded.x, anchor=anchor, held=held, movable=movable, good=good,
-                        photo=loaded.photo, background=loaded.background & ~held)
+                        photo=loaded.photo, background=loaded.background & ~held,
+                        year=prototypes.years(loaded.taken_at.tolist()))
 
 
 def _shipped_vectors(library: Library, model: str, face_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

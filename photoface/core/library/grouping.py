@@ -32,6 +32,7 @@ class FaceRows:
         clustered: (N,) bool, already seen by an earlier run.
         photo: (N,) int64 photo ids.
         background: (N,) bool, a bystander of its photo (core/library/background.py).
+        taken_at: (N,) object, the photo's EXIF date (ISO 8601) or None.
     """
 
     ids: np.ndarray
@@ -44,6 +45,7 @@ class FaceRows:
     clustered: np.ndarray
     photo: np.ndarray
     background: np.ndarray
+    taken_at: np.ndarray
 
 
 def faces_with_vectors(library: Library, model: str) -> FaceRows:
@@ -51,7 +53,7 @@ def faces_with_vectors(library: Library, model: str) -> FaceRows:
     embedding of `model`."""
     rows = library.con.execute(
         f"""SELECT f.id, e.vec, COALESCE(f.person_id, -1), f.state, f.w, f.h, f.sharpness, f.score, f.clustered,
-                   f.photo_id, f.background
+                   f.photo_id, f.background, (SELECT ph.taken_at FROM photos ph WHERE ph.id = f.photo_id)
             FROM faces f JOIN embeddings e ON e.face_id = f.id AND e.model = ?
             WHERE f.state != 'not_face' AND f.dismissed = 0 AND {_PRESENT}
             ORDER BY f.id""", (model,)).fetchall()
@@ -65,7 +67,8 @@ def faces_with_vectors(library: Library, model: str) -> FaceRows:
         score=np.array([r[7] for r in rows], np.float32),
         clustered=np.array([bool(r[8]) for r in rows], bool),
         photo=np.array([r[9] for r in rows], np.int64),
-        background=np.array([bool(r[10]) for r in rows], bool))
+        background=np.array([bool(r[10]) for r in rows], bool),
+        taken_at=np.array([r[11] for r in rows], object))
 
 
 def rejections(library: Library) -> set[tuple[int, int]]:
