@@ -1,6 +1,7 @@
 """Preferences in plain words: how eagerly faces are grouped, the smallest face to look for, the
 detector, the device, the arithmetic (a model switch, which the window runs), watching folders; the
-algorithm's numbers under a folded "Advanced" part, each with a line saying what it does. Every setting lives in the library (core/config.py)."""
+algorithm's numbers under a folded "Advanced" part, each with a line saying what it does. Every
+setting lives in the library (core/config.py)."""
 
 from __future__ import annotations
 
