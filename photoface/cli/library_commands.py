@@ -52,6 +52,7 @@ def cmd_status(args) -> int:
             "roots": [r for _, r in lib.roots()],
             "model": model_version(settings["active_weights"], settings["align_mode"],
                                    settings["input_scaling"], settings["embed_precision"]),
+            "arithmetic": settings["embed_precision"],
             "detector": settings["detector_backend"],
             "device": compute_device(),
         }

@@ -53,11 +53,14 @@ def cmd_models(args) -> int:
 
     with open_library(args) as lib:
         rows = list_models(lib)
+        precision = lib.get_setting("embed_precision")
         if args.json:
-            print(json.dumps([{"id": m.id, "created_at": m.created_at, "active": m.active, "info": m.info}
+            # The arithmetic is the library's, so only the active model has one.
+            print(json.dumps([{"id": m.id, "created_at": m.created_at, "active": m.active,
+                               "precision": precision if m.active else None, "info": m.info}
                               for m in rows]))
             return 0
-        print(f"{'':2}{'id':14} {'date':25} {'people':>6} {'faces':>6} {'blocks':>6} "
+        print(f"{'':2}{'id':14} {'date':25} {'arith':>5} {'people':>6} {'faces':>6} {'blocks':>6} "
               f"{'val AUC before -> after':>24} {'ops before -> after':>20}")
         for m in rows:
             v = m.info.get("validation", {})
@@ -66,17 +69,18 @@ def cmd_models(args) -> int:
             ops = f"{b.get('ops_to_clean', '')} -> {a.get('ops_to_clean', '')}" if v else ""
             data = m.info.get("data", {})
             print(f"{'*' if m.active else ' '} {m.id:14} {m.created_at or '(built in)':25} "
-                  f"{data.get('persons', ''):>6} {data.get('train_faces', ''):>6} "
+                  f"{precision if m.active else '':>5} {data.get('persons', ''):>6} {data.get('train_faces', ''):>6} "
                   f"{m.info.get('blocks_trained', ''):>6} {figures:>24} {ops:>20}")
     return 0
 
 
-def _switch_model(lib, model_id: str, dry_run: bool = False, cancel=None):
+def _switch_model(lib, model_id: str, dry_run: bool = False, cancel=None, precision: str | None = None):
     """Re-embeds, prints what the switch changes in the albums and (unless dry_run) switches."""
     from photoface.core.learning.versions import apply_activation, prepare_activation
     from photoface.core.albums.regroup import summarize
 
-    plan, report = prepare_activation(lib, model_id, progress=finetune_progress("re-embedding"), cancel=cancel)
+    plan, report = prepare_activation(lib, model_id, progress=finetune_progress("re-embedding"), cancel=cancel,
+                                      precision=precision)
     for line in summarize(lib, plan).lines():
         print(line)
     if dry_run:
@@ -90,12 +94,13 @@ def cmd_use_model(args) -> int:
 
     with open_library(args) as lib:
         try:
-            report = _switch_model(lib, args.model, args.dry_run)
+            report = _switch_model(lib, args.model, args.dry_run, precision=args.precision)
         except (Cancelled, KeyboardInterrupt):
             print("photoface: switching cancelled; the previous model stays in use (run again to resume)",
                   file=sys.stderr)
             return 130
         if report is not None:
-            print(f"now using model {report.model_id} (was {report.previous}); "
+            print(f"now using model {report.model_id} in {report.precision} (was {report.previous} in "
+                  f"{report.previous_precision}); "
                   f"{report.reembedded} faces re-embedded, albums updated; `photoface undo` switches back")
     return 0

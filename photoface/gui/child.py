@@ -191,7 +191,8 @@ def _job_finetune(lib_dir: str, args: dict, queue, cancel) -> dict:
 
 def _job_activate(lib_dir: str, args: dict, queue, cancel) -> dict:
     """Prepares a model switch (re-embeds, plans the regroup) and summarises it; the switch
-    itself is "apply_plan" with the returned activation, once the user agrees."""
+    itself is "apply_plan" with the returned activation, once the user agrees. `args`: model_id,
+    and precision ("fp32" or "int8"; absent: unchanged), a switch of arithmetic."""
     from pathlib import Path
 
     from photoface.core.learning.versions import prepare_activation
@@ -199,12 +200,15 @@ def _job_activate(lib_dir: str, args: dict, queue, cancel) -> dict:
     from photoface.core.library.store import Library
 
     with Library(lib_dir) as lib:
-        queue.put(("stage", f"Re-embedding every face with {args['model_id']}"))
+        precision = args.get("precision")
+        queue.put(("stage", f"Re-embedding every face with {args['model_id']}"
+                            + (f" in {precision}" if precision else "")))
 
         def progress(done: int, total: int) -> None:
             queue.put(("steps", {"done": done, "total": total}))
 
-        plan, report = prepare_activation(lib, args["model_id"], progress=progress, cancel=cancel)
+        plan, report = prepare_activation(lib, args["model_id"], progress=progress, cancel=cancel,
+                                          precision=precision)
         path = _plan_file(lib)
         plan.save(Path(path))
         return {"plan": path, "summary": summarize(lib, plan).to_dict(), "activation": dataclasses.asdict(report)}

@@ -21,6 +21,7 @@ from photoface.gui.actions import Actions
 from photoface.gui.context import Context
 from photoface.gui.item_models import NameFilter
 from photoface.gui.menus import NAV, build_menus
+from photoface.gui.model_switch import ModelSwitch
 from photoface.gui.photo_thumbs import PhotoThumbnailCache
 from photoface.gui.qtfix import protect_none
 from photoface.gui.resources import app_icon
@@ -128,6 +129,11 @@ class MainWindow(QMainWindow):
         self.scans.finished.connect(self._scan_done)
         self.scans.stopped.connect(self.reload_all)
         self.scans.info.connect(self._worker_info)
+        self.model_switch = ModelSwitch(library.root, self.state_label, self)
+        self.model_switch.switched.connect(self._model_switched)
+        self.model_switch.failed.connect(lambda m, d: self._job_failed("Switching the arithmetic", m, d))
+        self.statusBar().insertWidget(3, self.model_switch.progress)
+        self.statusBar().insertWidget(4, self.model_switch.cancel)
         self.actions.status.connect(self.state_label.setText)
         self.actions.changed.connect(self._reload_timer.start)
         self._restore_state()
@@ -250,6 +256,8 @@ class MainWindow(QMainWindow):
         self.scans.kill()
         for job in self.other_jobs:
             job.kill()
+        if self.model_switch.job is not None:
+            self.model_switch.job.kill()
         self.thumbs.stop()
         self.photo_thumbs.stop()
         super().closeEvent(event)
@@ -398,12 +406,32 @@ class MainWindow(QMainWindow):
 
     def show_preferences(self) -> None:
         dlg = PreferencesDialog(self.library, self, device=self.qsettings.value("device"))
-        if dlg.exec() and dlg.changed_keys:
+        if not dlg.exec():
+            return
+        if dlg.changed_keys:
             self.preferences_changed.emit(list(dlg.changed_keys))
             self._update_model_label()
-            if any(k.startswith("cluster") or k.startswith("min_") for k in dlg.changed_keys):
-                if prompts.ask_yes_no(self, "Regroup faces", "Regroup the faces with the new settings now?"):
-                    self.run_cluster(full=True)
+            grouping = any(k.startswith("cluster") or k.startswith("min_") for k in dlg.changed_keys)
+            # A switch of arithmetic regroups with the new settings anyway.
+            if grouping and not dlg.chosen_precision and prompts.ask_yes_no(
+                    self, "Regroup faces", "Regroup the faces with the new settings now?"):
+                self.run_cluster(full=True)
+        if dlg.chosen_precision:
+            self.switch_precision(dlg.chosen_precision)
+
+    def switch_precision(self, precision: str) -> None:
+        """Re-embeds every face in `precision` ("fp32" or "int8") and switches, as a model switch."""
+        if self.scanning or self.model_switch.running:
+            # Faces a running scan embeds in the old arithmetic would be missing from the new albums.
+            busy = "a scan" if self.scanning else "another switch"
+            self.state_label.setText(f"The arithmetic was not changed: {busy} is running. Choose it again "
+                                     f"in Preferences when it has finished.")
+            return
+        self.model_switch.start(self.library.get_setting("active_weights"), precision)
+
+    def _model_switched(self) -> None:
+        self._update_model_label()
+        self.reload_all()
 
     def show_about(self):
         device = self.device_label.text().removeprefix("Device: ")

@@ -222,3 +222,19 @@ def test_dismiss_background_dismisses_the_bystanders_of_unsorted_undo_and_restor
     assert out.returncode == 0 and "1 dismissed face restored" in out.stdout
     with Library(lfw_albums) as lib:
         assert len(dismissed_faces(lib)) == len(bystanders) - 1
+
+
+def test_use_model_precision_int8_is_shown_and_undone(clustered_copy):
+    lib_dir = str(clustered_copy("five_celebrity_faces"))
+    out = photoface("--library", lib_dir, "use-model", "shipped", "--precision", "int8")
+    assert out.returncode == 0, out.stderr
+    assert "now using model shipped in int8 (was shipped in fp32)" in out.stdout
+    models = json.loads(photoface("--library", lib_dir, "models", "--json").stdout)
+    assert [(m["id"], m["precision"]) for m in models] == [("shipped", "int8")]
+    status = json.loads(photoface("--library", lib_dir, "status", "--json").stdout)
+    assert status["arithmetic"] == "int8" and status["model"] == "shipped:margin:fixed:int8"
+    assert "int8" in photoface("--library", lib_dir, "models").stdout
+    out = photoface("--library", lib_dir, "undo")
+    assert out.returncode == 0, out.stderr
+    status = json.loads(photoface("--library", lib_dir, "status", "--json").stdout)
+    assert status["arithmetic"] == "fp32" and status["model"] == "shipped:margin:fixed"

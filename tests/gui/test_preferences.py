@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QLabel
 
 from photoface.core.config import DEFAULTS
 
@@ -36,6 +37,8 @@ def test_plain_choices_first_numbers_folded(qtbot, tmp_path):
     assert dlg.editors["min_face_px"].value() == DEFAULTS["min_face_px"]
     # The raw model knobs are gone: switching them here would orphan every stored embedding.
     assert not {"active_weights", "align_mode", "input_scaling", "embed_precision"} & set(dlg.editors)
+    dlg.resize(dlg.width(), dlg.sizeHint().height())  # the offscreen screen is only 600 px high
+    qtbot.wait(50)
     screenshot(dlg, "preferences")
     dlg.advanced_button.click()
     assert dlg.advanced.isVisible()
@@ -107,3 +110,70 @@ def test_every_menu_named_in_the_window_exists(qtbot, tmp_path):
     assert named >= 5, "the pattern no longer finds the menu references"
     assert not wrong, "texts name menus that do not exist:\n" + "\n".join(wrong)
     win.close()
+
+
+def test_arithmetic_is_a_choice_with_the_measured_figures(qtbot, tmp_path):
+    from photoface.gui.views.preferences import PRECISION_AUC
+
+    lib, dlg = _dialog(qtbot, tmp_path / "lib")
+    dlg.show()
+    qtbot.waitExposed(dlg)
+    combo = dlg.precision
+    assert [(combo.itemData(i), combo.itemText(i)) for i in range(combo.count())] == \
+        [("fp32", "Exact (32-bit)"), ("int8", "Fast (8-bit, quantised)")]
+    assert combo.currentData() == "fp32"
+    (hint,) = [w for w in dlg.findChildren(QLabel) if "2–4× quicker" in w.text()]
+    assert len(PRECISION_AUC) == 6  # every shared set the benchmark scans, FP32 beside INT8
+    for name, exact, fast in PRECISION_AUC:
+        assert name in hint.text() and f"{exact:.4f}" in hint.text() and f"{fast:.4f}" in hint.text()
+    combo.setCurrentIndex(combo.findData("int8"))
+    # The offscreen screen is 800 x 600: give the dialog the height a real screen gives it.
+    dlg.resize(dlg.width(), dlg.sizeHint().height())
+    qtbot.wait(50)
+    assert hint.height() >= hint.heightForWidth(hint.width())  # nothing clipped
+    screenshot(dlg, "preferences-arithmetic")
+    dlg.accept()
+    # Saved as a switch for the window to run, not written: every face must be re-embedded first.
+    assert dlg.chosen_precision == "int8" and dlg.changed_keys == []
+    assert lib.get_setting("embed_precision") == "fp32"
+
+    lib, again = _dialog(qtbot, tmp_path / "lib")
+    again.accept()
+    assert again.chosen_precision is None
+
+
+@pytest.mark.model
+def test_saving_a_changed_arithmetic_switches_in_the_background_and_undo_takes_it_back(
+        qtbot, make_window, library_dir, monkeypatch):
+    from photoface.gui import prompts
+    from photoface.gui.views.preferences import PreferencesDialog
+
+    from .conftest import wait_idle
+
+    def choose_fast(dlg):
+        dlg.precision.setCurrentIndex(dlg.precision.findData("int8"))
+        dlg.accept()
+        return True
+
+    monkeypatch.setattr(PreferencesDialog, "exec", choose_fast)
+    summaries = []
+    monkeypatch.setattr(prompts, "ask_apply", lambda parent, title, intro, lines: summaries.append(lines) or True)
+    win = make_window(library_dir)
+    named = win.library.con.execute("SELECT id, person_id, state FROM faces WHERE state IN ('confirmed', 'accepted') "
+                                    "ORDER BY id").fetchall()
+    win.show_preferences()
+    assert win.model_switch.running and win.model_switch.cancel.isVisible()
+    qtbot.waitUntil(lambda: not win.model_switch.running, timeout=300_000)
+    assert "now uses fast 8-bit arithmetic" in win.state_label.text(), win.state_label.text()
+    wait_idle(qtbot, win)
+    lib = win.library
+    assert lib.get_setting("embed_precision") == "int8"
+    assert win.model_label.text().endswith(":int8")
+    assert not win.model_switch.progress.isVisible()
+    assert lib.con.execute("SELECT id, person_id, state FROM faces WHERE state IN ('confirmed', 'accepted') "
+                           "ORDER BY id").fetchall() == named
+    assert win.actions.undo_action.text() == "Undo Switch Model"
+    win.actions.undo_action.trigger()
+    wait_idle(qtbot, win)
+    assert lib.get_setting("embed_precision") == "fp32"
+    assert "Switch to Fast 8-bit Arithmetic" in win.state_label.text()

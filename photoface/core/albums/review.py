@@ -61,6 +61,10 @@ ACTION_NAMES = {
 }
 
 
+#: The face model's arithmetic (setting `embed_precision`) in words.
+ARITHMETIC = {"fp32": "Exact 32-bit", "int8": "Fast 8-bit"}
+
+
 def describe_action(action: str) -> str:
     """A logged action's name for people ("merge" -> "Merge")."""
     return ACTION_NAMES.get(action, action.replace("_", " ").title())
@@ -75,6 +79,8 @@ def describe_decision(action: str, params: dict, names: dict[int, str]) -> str:
     count = plural(len(faces), "face") if isinstance(faces, list) else None
     if action == "rename":
         return f"Rename to {params['name']}" if params.get("name") else "Remove a name"
+    if action == "use_model" and params.get("precision", "fp32") != params.get("previous_precision", "fp32"):
+        return f"Switch to {ARITHMETIC.get(params['precision'], params['precision'])} Arithmetic"
     if action in ("split", "create") and params.get("name"):
         return f"New Person {params['name']}" + (f" from {count}" if count else "")
     if action == "merge" and "target" in params:

@@ -78,11 +78,14 @@ class FaceEmbedder:
         batch_size: crops per forward pass.
         precision: "fp32", or "int8" for the quantised model of `quantize` (a different model
             version: see `config.model_version`).
+        int8_file: the INT8 model to run when precision is "int8" (a library keeps its own, see
+            `learning.int8`); default: beside the FP32 ONNX file in the cache, where
+            `benchmarks.int8 --write` installs it.
         cache_dir: where the shipped model's ONNX files are kept (default `paths.cache_dir()`).
     """
 
     def __init__(self, weights: Path | None = None, scaling: str = "fixed", batch_size: int = 32,
-                 precision: str = "fp32", cache_dir: Path | None = None):
+                 precision: str = "fp32", cache_dir: Path | None = None, int8_file: Path | None = None):
         if scaling not in SCALINGS:
             raise ValueError(f"scaling must be one of {SCALINGS}, got {scaling!r}")
         if batch_size < 1:
@@ -94,6 +97,7 @@ class FaceEmbedder:
         self.batch_size = int(batch_size)
         self.precision = precision
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.int8_file = Path(int8_file) if int8_file is not None else None
         self._lock = threading.Lock()
         self._keras_lock = threading.Lock()
         self._model: Any = None
@@ -126,7 +130,7 @@ class FaceEmbedder:
             if self.precision == "int8":
                 from photoface.core.faces.quantize import int8_path
 
-                path = int8_path(path)
+                path = self.int8_file or int8_path(path)
                 if not path.is_file():
                     raise ModelNotFoundError(path, "missing: make it with `python -m benchmarks.int8 --write`")
             session = onnx_runtime.make_session(path)

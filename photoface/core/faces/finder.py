@@ -21,7 +21,7 @@ class FaceModels:
     threads); the embedder is one, used by the committing thread only.
     """
 
-    def __init__(self, settings: dict, weights_path=None, weights_id: str = "shipped"):
+    def __init__(self, settings: dict, weights_path=None, weights_id: str = "shipped", int8_file=None):
         from photoface.core.faces.embed import FaceEmbedder  # light: ONNX Runtime loads in load()
 
         self.settings = settings
@@ -29,7 +29,8 @@ class FaceModels:
         self.scaling = settings["input_scaling"]
         self.precision = settings.get("embed_precision", "fp32")
         self.embedder = FaceEmbedder(weights=weights_path, scaling=self.scaling,
-                                     batch_size=int(settings["embed_batch_size"]), precision=self.precision)
+                                     batch_size=int(settings["embed_batch_size"]), precision=self.precision,
+                                     int8_file=int8_file)
         self.model_version = model_version(weights_id, self.align_mode, self.scaling, self.precision)
         self._local = threading.local()
 

@@ -47,7 +47,8 @@ def decode_crop(jpeg: bytes) -> np.ndarray:
 def reembed(library: Library, weights_id: str,
             progress: Callable[[int, int], None] | None = None,
             cancel: threading.Event | None = None,
-            batch_size: int = 64, embedder: FaceEmbedder | None = None) -> int:
+            batch_size: int = 64, embedder: FaceEmbedder | None = None,
+            precision: str | None = None) -> int:
     """Embeds every face that has no embedding of the target model version yet.
 
     Args:
@@ -56,7 +57,9 @@ def reembed(library: Library, weights_id: str,
         progress: called with (faces done, faces to do) after each committed batch.
         cancel: set it to stop between batches; what was committed stays (resumable).
         batch_size: faces per forward pass and per transaction.
-        embedder: an already loaded embedder of those weights (default: one is made).
+        embedder: an already loaded embedder of those weights and precision (default: one is made).
+        precision: "fp32" or "int8" (default: the library's `embed_precision`); a switch of
+            precision re-embeds with the target one before the setting changes.
 
     Returns:
         How many faces were embedded.
@@ -64,17 +67,24 @@ def reembed(library: Library, weights_id: str,
     Raises:
         Cancelled: `cancel` was set.
         ModelNotFoundError: the weights file is missing or damaged.
+        PhotofaceError: INT8 asked of a library with too few faces to calibrate it on.
     """
-    version = target_version(library, weights_id)
+    precision = precision or library.get_setting("embed_precision")
+    version = target_version(library, weights_id, precision)
     todo = faces_missing(library, version)
     if progress is not None:
         progress(0, len(todo))
     if not todo:
         return 0
     if embedder is None:
+        int8_file = None
+        if precision == "int8":
+            from photoface.core.learning.int8_model import ensure_int8_model
+
+            int8_file = ensure_int8_model(library, weights_id, cancel)
         embedder = FaceEmbedder(weights=weights_path(library, weights_id),
                                 scaling=library.get_setting("input_scaling"), batch_size=32,
-                                precision=library.get_setting("embed_precision"))
+                                precision=precision, int8_file=int8_file)
     done = 0
     for start in range(0, len(todo), batch_size):
         if cancel is not None and cancel.is_set():

@@ -4,7 +4,8 @@ Each fine-tuned model lives in `library.models_dir / <id> /` as `facenet.weights
 no code: `facenet_model.load_fine_tuned` rebuilds the architecture) and `info.json` (what it was
 trained on and its validation figures). The id is the first 12 hex digits of the weights file's
 sha256, the same as `FaceEmbedder.weights_id`. The active model is the library setting
-`active_weights` ("shipped" or an id).
+`active_weights` ("shipped" or an id), run in the arithmetic of `embed_precision` ("fp32", or
+"int8": the library's quantised copy, see `int8_model`); a change of either is a model switch.
 
 Activating (or rolling back) re-embeds every face from its stored crop under the new model version
 first (resumable), and only when every face has an embedding of that version switches the setting;
@@ -44,9 +45,10 @@ def weights_path(library: Library, weights_id: str) -> Path | None:
     return library.models_dir / weights_id / WEIGHTS_FILE
 
 
-def target_version(library: Library, weights_id: str) -> str:
-    """The model version embeddings of `weights_id` get with the library's preprocessing settings."""
-    return library.model_version(weights_id)
+def target_version(library: Library, weights_id: str, precision: str | None = None) -> str:
+    """The model version embeddings of `weights_id` get with the library's preprocessing settings,
+    in `precision` (default: the library's `embed_precision`)."""
+    return library.model_version(weights_id, precision)
 
 
 def active_version(library: Library) -> str:
@@ -123,7 +125,13 @@ def face_models(library: Library):
 
     settings = library.settings()
     active = settings["active_weights"]
-    return FaceModels(settings, weights_path=weights_path(library, active), weights_id=active)
+    int8_file = None
+    if settings["embed_precision"] == "int8":
+        from photoface.core.learning.int8_model import ensure_int8_model
+
+        int8_file = ensure_int8_model(library, active)  # normally made by the switch to INT8
+    return FaceModels(settings, weights_path=weights_path(library, active), weights_id=active,
+                      int8_file=int8_file)
 
 
 def verify_threshold(library: Library, version: str) -> float:
@@ -200,12 +208,15 @@ def get_model(library: Library, model_id: str) -> ModelInfo:
 
 @dataclass
 class ActivationReport:
-    """What `activate_model` did: faces re-embedded, the version now in use, the clustering run."""
+    """What `activate_model` did: faces re-embedded, the version now in use, the clustering run;
+    `precision` and `previous_precision` are the arithmetic switched to and from."""
 
     model_id: str
     version: str
     reembedded: int
     previous: str
+    precision: str = "fp32"
+    previous_precision: str = "fp32"
     knn_caches_removed: int = 0
     cluster: Any = None
     summary: dict = field(default_factory=dict)
@@ -214,38 +225,55 @@ class ActivationReport:
 def prepare_activation(library: Library, model_id: str,
                        progress: Callable[[int, int], None] | None = None,
                        cancel: threading.Event | None = None,
-                       batch_size: int = 64) -> tuple[Any, ActivationReport]:
-    """Everything a switch to `model_id` needs, short of switching: re-embeds every face and
-    plans the regroup under the new version (`regroup.AlbumPlan`, with the settings to switch).
+                       batch_size: int = 64, precision: str | None = None) -> tuple[Any, ActivationReport]:
+    """Everything a switch to `model_id` in `precision` ("fp32" or "int8"; default: the library's
+    `embed_precision`, so that only the model changes) needs, short of switching: re-embeds every
+    face and plans the regroup under the new version (`regroup.AlbumPlan`, with the settings to
+    switch: `active_weights`, `embed_precision` and the model's verify threshold).
 
     Re-embedding is resumable; cancel keeps what was done and leaves the current model in use.
+    A first switch to INT8 quantises the model on the library's faces before re-embedding.
 
     Raises:
         UnknownModel: no such model in this library.
+        ValueError: an unknown precision.
+        PhotofaceError: INT8 asked of a library with too few faces to calibrate it on.
         Cancelled: `cancel` was set.
         ModelNotFoundError: the weights file is damaged.
     """
+    from photoface.core.faces.embed import PRECISIONS
     from photoface.core.albums import neighbour_cache
     from photoface.core.albums.update import plan_albums
     from photoface.core.learning.reembed import reembed  # it imports this module
 
     model = get_model(library, model_id)
     previous = library.get_setting("active_weights")
-    version = target_version(library, model_id)
+    previous_precision = library.get_setting("embed_precision")
+    precision = precision or previous_precision
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "int8":
+        from photoface.core.learning.int8_model import ensure_int8_model
+
+        # Made even when no face needs re-embedding: the scans after the switch need it.
+        ensure_int8_model(library, model_id, cancel)
+    version = target_version(library, model_id, precision)
     done = 0
     # A scan running meanwhile may add faces embedded with the old model: go round until none is left.
     for _ in range(5):
-        done += reembed(library, model_id, progress=progress, cancel=cancel, batch_size=batch_size)
+        done += reembed(library, model_id, progress=progress, cancel=cancel, batch_size=batch_size,
+                        precision=precision)
         if not faces_missing(library, version):
             break
     else:
         raise StoreError("faces keep arriving without embeddings of the new model; finish the scan first")
-    report = ActivationReport(model_id, version, done, previous)
+    report = ActivationReport(model_id, version, done, previous, precision, previous_precision)
     # Neighbour lists of this version from an earlier activation describe other faces: start afresh.
     if neighbour_cache.forget(library, version, int(library.get_setting("cluster_k"))):
         report.knn_caches_removed += 1
     plan = plan_albums(library, full=True, cancel=cancel, model=version)
-    plan.settings = {"active_weights": model_id}
+    # The precision is written even when unchanged, so that undoing any switch restores it too.
+    plan.settings = {"active_weights": model_id, "embed_precision": precision}
     threshold = model.info.get("verify_threshold")
     if threshold is not None:
         thresholds = library.get_setting("verify_thresholds")
@@ -260,30 +288,35 @@ def apply_activation(library: Library, plan: Any, report: ActivationReport) -> A
 
     report.summary = summarize(library, plan).to_dict()
     report.cluster = apply_plan(library, plan, logged=True, action="use_model",
-                                params={"model": report.model_id, "previous": report.previous})
-    log.info("model %s active (was %s); %d faces re-embedded", report.model_id, report.previous, report.reembedded)
+                                params={"model": report.model_id, "previous": report.previous,
+                                        "precision": report.precision,
+                                        "previous_precision": report.previous_precision})
+    log.info("model %s (%s) active (was %s, %s); %d faces re-embedded", report.model_id, report.precision,
+             report.previous, report.previous_precision, report.reembedded)
     return report
 
 
 def activate_model(library: Library, model_id: str,
                    progress: Callable[[int, int], None] | None = None,
                    cancel: threading.Event | None = None,
-                   batch_size: int = 64) -> ActivationReport:
-    """Makes `model_id` (or "shipped") the library's model; also how to roll back to any version.
+                   batch_size: int = 64, precision: str | None = None) -> ActivationReport:
+    """Makes `model_id` (or "shipped") the library's model, in `precision` (default: unchanged);
+    also how to roll back to any version, and how to switch between FP32 and INT8.
 
     1. Re-embeds every face without an embedding of the target version (resumable; cancel keeps
        what was done and leaves the current model in use).
     2. Plans the regroup of the undecided and suggested faces under the new version; confirmed
        and accepted faces, rejections and names are never changed.
     3. In one transaction, logged as one decision ("Switch Model", undoable): switches
-       `active_weights` (and the model's verify threshold) and writes the regroup.
+       `active_weights`, `embed_precision` (and the model's verify threshold) and writes the
+       regroup; undoing it switches all of them back.
 
     Raises:
         UnknownModel: no such model in this library.
         Cancelled: `cancel` was set during step 1 or 2.
         ModelNotFoundError: the weights file is damaged.
     """
-    plan, report = prepare_activation(library, model_id, progress, cancel, batch_size)
+    plan, report = prepare_activation(library, model_id, progress, cancel, batch_size, precision)
     return apply_activation(library, plan, report)
 
 

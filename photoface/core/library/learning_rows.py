@@ -1,8 +1,9 @@
 """What learning reads from and writes to the library, besides embeddings (core/learning/).
 
 Training faces (confirmed ones, the faces rejected from a person, the faces the user never
-touched, where and how well each was seen), the faces a model version still lacks, the deletion of a version's embeddings, and the
-located photos that labelled datasets are matched against.
+touched, where and how well each was seen), every face (to calibrate the INT8 model on) and the
+faces a model version still lacks, the deletion of a version's embeddings, and the located photos
+that labelled datasets are matched against.
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ def face_facts(library: Library, face_ids: np.ndarray) -> FaceFacts:
                      size_px=np.array([max(r[1], r[2]) for r in facts], np.float32),
                      sharpness=np.array([np.nan if r[3] is None else r[3] for r in facts], np.float32),
                      score=np.array([r[4] for r in facts], np.float32))
+
+
+def every_face(library: Library) -> list[int]:
+    """Ids of every face (of any state, present or not), in id order."""
+    return [f for (f,) in library.con.execute("SELECT id FROM faces ORDER BY id")]
 
 
 def faces_missing(library: Library, version: str) -> list[int]:

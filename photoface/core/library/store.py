@@ -183,12 +183,13 @@ class Library:
         with self.transaction() as con:
             write_setting(con, key, json.dumps(value))
 
-    def model_version(self, weights_id: str | None = None) -> str:
+    def model_version(self, weights_id: str | None = None, precision: str | None = None) -> str:
         """The model version embeddings of `weights_id` (default: the active weights) get with the
-        library's preprocessing settings; embeddings of two versions are never compared."""
+        library's preprocessing settings and `precision` (default: the library's `embed_precision`);
+        embeddings of two versions are never compared."""
         s = self.settings()
         return model_version(weights_id or s["active_weights"], s["align_mode"], s["input_scaling"],
-                             s["embed_precision"])
+                             precision or s["embed_precision"])
 
     def settings(self) -> dict:
         merged = {k: self.get_setting(k) for k in DEFAULTS}
