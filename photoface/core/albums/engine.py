@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from photoface.core.albums import knn as knn_mod
-from photoface.core.albums import evidence, prototypes
+from photoface.core.albums import evidence, prototypes, same_person
 from photoface.core.albums.attach import attach_small_groups
 from photoface.core.albums.calibration import calibrate
 from photoface.core.albums.constraints import components_with_cannot_link
@@ -78,7 +78,7 @@ NEW_ALBUM = -2
 class Thresholds:
     """Squared-L2 thresholds of one run, from the settings and the library's crowding scale."""
 
-    scale: float       # median distance to the 50th neighbour (knn.crowding_scale), floored
+    scale: float       # same_person.library_scale, floored
     link: float        # a rank-order edge (and a vote) needs a pair closer than this
     album: float       # two groups join only if their mean pair distance is below this
     centre: float      # and, both of 5 faces or more, only if their mean vectors are this close
@@ -160,7 +160,7 @@ class NeighbourLists:
     Attributes:
         idx: (G, k) int64 positions among the good faces, -1 for none.
         dist: (G, k) float32 squared L2 distances.
-        scale: the good faces' crowding scale (knn.crowding_scale).
+        scale: the good faces' scale (same_person.library_scale).
         changed: positions whose list is new or changed since the last run; None: all (a full run).
     """
 
@@ -174,7 +174,7 @@ def neighbour_lists(faces: FacesToGroup, k: int) -> NeighbourLists:
     """Exact neighbour lists of the good faces, measured now (no cache: validation, tests)."""
     x_good = faces.x[faces.good_rows]
     idx, dist = knn_mod.knn(x_good, k)
-    return NeighbourLists(idx, dist, knn_mod.crowding_scale(x_good))
+    return NeighbourLists(idx, dist, same_person.library_scale(x_good, dist))
 
 
 @dataclass(frozen=True)

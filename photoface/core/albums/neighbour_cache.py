@@ -1,9 +1,9 @@
 """Neighbour lists of a library's good faces, cached in its folder and updated incrementally.
 
 Neighbour lists do not depend on decisions, only on the faces and their embeddings of one model
-version: a run keeps them in `cache/knn-<tag>.npz` with the crowding scale they were measured at,
-adds new faces to them (core/albums/knn.py `add_points`) and closes the holes faces that left
-(deleted photos, "not a face") leave. They are rebuilt when the cache is missing or damaged, or
+version: a run keeps them in `cache/knn-<tag>.npz` with the scale they were measured at
+(same_person.library_scale), adds new faces to them (core/albums/knn.py `add_points`) and closes
+the holes faces that left (deleted photos, "not a face") leave. They are rebuilt when the cache is missing or damaged, or
 too much of the library changed since.
 """
 
@@ -16,14 +16,17 @@ from pathlib import Path
 import numpy as np
 
 from photoface.core.albums import knn as knn_mod
+from photoface.core.albums import same_person
 from photoface.core.library.store import Library
 
 log = logging.getLogger(__name__)
 
-#: An incremental run measures the crowding scale again once the library has this many times the
+#: An incremental run measures the scale again once the library has this many times the
 #: faces it had when the scale was measured (or fewer than RESCALE_BELOW times as many).
 RESCALE_ABOVE = 1.25
 RESCALE_BELOW = 0.8
+#: Marks caches whose scale is same_person.library_scale (older ones hold the crowding scale alone).
+SCALE_KIND = "scale_with_mixture"
 
 
 def cache_path(library: Library, model: str, k: int) -> Path:
@@ -34,7 +37,7 @@ def cache_path(library: Library, model: str, k: int) -> Path:
 
 def neighbours(library: Library, model: str, ids: np.ndarray, x: np.ndarray, k: int,
                rescale: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """Neighbour lists of `x` (rows of `ids`) and the crowding scale, cached together.
+    """Neighbour lists of `x` (rows of `ids`) and the library's scale, cached together.
 
     The scale is measured again when the lists are rebuilt, `rescale` is set (a full run) or the
     library has grown or shrunk by a quarter since it was measured; other incremental runs keep
@@ -42,7 +45,7 @@ def neighbours(library: Library, model: str, ids: np.ndarray, x: np.ndarray, k: 
     does not keep the scale of its first run for ever.
 
     Returns:
-        idx rows, dist, rows whose list is new or changed, crowding scale.
+        idx rows, dist, rows whose list is new or changed, scale (same_person.library_scale).
     """
     n = len(ids)
     path = cache_path(library, model, k)
@@ -51,7 +54,8 @@ def neighbours(library: Library, model: str, ids: np.ndarray, x: np.ndarray, k: 
         try:
             with np.load(path) as z:
                 cached = (z["ids"], z["idx"], z["dist"])
-                if "scale_n" in z.files and not rescale:  # caches before scale_n: measure once more
+                # Caches before scale_n, or before the scale read the mixture: measure once more.
+                if "scale_n" in z.files and SCALE_KIND in z.files and not rescale:
                     scale, scale_n = float(z["scale"]), int(z["scale_n"])
         except (OSError, ValueError, KeyError):
             log.warning("neighbour cache %s is damaged; rebuilding it", path)
@@ -93,8 +97,9 @@ def neighbours(library: Library, model: str, ids: np.ndarray, x: np.ndarray, k: 
     tmp = path.with_suffix(".tmp.npz")
     c_idx_ids = np.where(idx >= 0, ids[np.maximum(idx, 0)], -1)
     if scale is None or not RESCALE_BELOW * scale_n < n < RESCALE_ABOVE * scale_n:
-        scale, scale_n = knn_mod.crowding_scale(x), n
-    np.savez(tmp, ids=ids, idx=c_idx_ids, dist=dist, scale=np.float64(scale), scale_n=np.int64(scale_n))
+        scale, scale_n = same_person.library_scale(x, dist), n
+    np.savez(tmp, ids=ids, idx=c_idx_ids, dist=dist, scale=np.float64(scale), scale_n=np.int64(scale_n),
+             **{SCALE_KIND: np.int64(1)})
     tmp.replace(path)  # atomic: a crash leaves the old cache or the new one
     return idx, dist, np.asarray(changed, np.int64), scale
 

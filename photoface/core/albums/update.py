@@ -19,9 +19,11 @@ rejected from a person never returns to it, "not a face" takes no part. Each run
    sees it, the face is about as close to that person as their own faces are to each other
    (core/albums/evidence.py): a model switch never lowers the bar.
 
-Distance thresholds scale with how crowded the library is (`knn.crowding_scale`, the median
-distance to the 50th neighbour, floored at lfw's): among thousands of people a close pair is
-often two strangers, among a family's few it rarely is. `benchmarks/cluster.py --sweep` chose the ratios.
+Distance thresholds scale with the library (`same_person.library_scale`: how crowded it is, the
+median distance to the 50th neighbour, or where a two-component mixture of its neighbour
+distances puts "same person", whichever is larger; floored at lfw's): among thousands of people
+a close pair is often two strangers, among a family's few it rarely is. `benchmarks/cluster.py
+--sweep` chose the ratios.
 
 Results are suggestions (state 'suggested'), never confirmations, written by
 core/albums/regroup.py. The model version grouped is the library's active one
@@ -118,7 +120,7 @@ def plan_albums(library: Library, full: bool = False,
     step(2)
     grouping = group_faces(faces, NeighbourLists(idx_g, dist_g, scale, None if full else changed_g),
                            settings, rejected)
-    log.info("clustered %d faces: crowding scale %.3f, link < %.3f, album mean < %.3f",
+    log.info("clustered %d faces: scale %.3f, link < %.3f, album mean < %.3f",
              len(faces.ids), grouping.limits.scale, grouping.limits.link, grouping.limits.album)
     step(3)
 
