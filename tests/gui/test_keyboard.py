@@ -140,6 +140,20 @@ def test_shortcuts_sheet_lists_every_action_and_no_key_is_shared(qtbot, make_win
     dlg.close()
 
 
+def test_the_sheet_names_places_in_words_never_classes(qtbot, make_window, library_dir):
+    # A new user saw a row "PhotoDialog" (its Left/Right, with no text) once a photo had been open.
+    win = make_window(library_dir)
+    photo = win.ctx.library.con.execute("SELECT photo_id FROM faces LIMIT 1").fetchone()[0]
+    win.open_photo(photo)
+    dlg = win.show_shortcuts()
+    places = {r.where for r in dlg.rows}
+    assert "Photo viewer" in places
+    assert not [p for p in places if p.isidentifier() and p[0].isupper() and any(c.isupper() for c in p[1:])], places
+    assert all(r.what for r in dlg.rows), [r for r in dlg.rows if not r.what]
+    dlg.close()
+    win.photo_dialog.close()
+
+
 def test_shortcut_conflicts_are_found(qtbot, make_window, library_dir):
     from PySide6.QtGui import QAction, QKeySequence
 

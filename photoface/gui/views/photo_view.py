@@ -20,6 +20,7 @@ from photoface.gui import prompts
 from photoface.gui.context import Context
 from photoface.gui.delegates import CONFIRMED, REJECTED, SUGGESTED
 from photoface.gui.views.face_namer import FaceNamer
+from photoface.gui.views.shortcuts_sheet import SCOPE
 from photoface.gui.workers import ThreadJob
 
 MAX_SIDE_PX = 2560  # decoded photos are shrunk to this: sharp on big screens, light to draw
@@ -233,8 +234,9 @@ class PhotoDialog(QDialog):
         layout.addLayout(bar)
         # Shortcuts, not key events: the buttons eat Left/Right to move focus, and the name field
         # keeps them (it accepts the shortcut override), so the arrows edit a name while typing.
-        for key, delta in ((Qt.Key_Left, -1), (Qt.Key_Right, 1)):
-            act = QAction(self)
+        for key, delta, text in ((Qt.Key_Left, -1, "Previous photo"), (Qt.Key_Right, 1, "Next photo")):
+            act = QAction(text, self)
+            act.setProperty(SCOPE, "Photo viewer")  # the shortcut sheet's "Where"
             act.setShortcut(QKeySequence(key))
             act.setShortcutContext(Qt.WidgetWithChildrenShortcut)
             act.triggered.connect(lambda checked=False, d=delta: self.step(d))

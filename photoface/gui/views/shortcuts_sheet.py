@@ -59,7 +59,10 @@ def shortcut_rows(window) -> list[ShortcutRow]:
         if action.shortcutContext() in WINDOW_WIDE:
             where = _menu_path(action) or "Window"
         else:
-            where = action.property(SCOPE) or type(_widget(action) or action.parent()).__name__
+            # Never a class name: a new user saw "PhotoDialog" in the sheet.
+            owner = _widget(action) or action.parent()
+            title = owner.window().windowTitle() if isinstance(owner, QWidget) else ""
+            where = action.property(SCOPE) or title or "Elsewhere"
         rows.append(ShortcutRow(str(where), _plain(action.text()), keys_text(action)))
     rows = list(dict.fromkeys(rows))  # one line for the same panel shown in two views
     order = {"File": 0, "Edit": 1, "People": 2, "View": 3, "Help": 4}
