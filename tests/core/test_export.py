@@ -330,3 +330,15 @@ def test_sidecars_are_written_and_an_edited_one_is_kept(lib, tmp_path):
     sidecar.write_bytes(b"<x:xmpmeta xmlns:x='adobe:ns:meta/'/>")
     third = export_albums(lib, dest, person_ids=[pid], xmp=True)
     assert third.sidecars_kept == 1 and sidecar.read_bytes().startswith(b"<x:xmpmeta xmlns:x=")
+
+
+def test_a_named_person_with_nothing_confirmed_is_not_counted_but_named_in_the_notes(named_library, tmp_path):
+    copy = tmp_path / "lib"
+    shutil.copytree(named_library, copy)
+    with Library(copy) as lib:
+        empty = Review(lib).create_person("Nobody Yet")
+        report = export_albums(lib, tmp_path / "out", person_ids=[first_named(lib), empty])
+    assert report.persons == 1 and report.photos > 0
+    assert not (tmp_path / "out" / "Nobody Yet").exists()
+    assert any("Nobody Yet" in note and "confirmed" in note for note in report.notes), report.notes
+    assert report.summary().startswith("Exported ") and "of 1 person " in report.summary()

@@ -301,7 +301,7 @@ def test_round_trip_export_scan_import_gives_the_same_names(named_library, face_
         dest = tmp_path / "out"
         args = ["--library", str(lib_copy), "export", str(dest), "--xmp", "--persons"] + [p.name for p in small]
         assert cli_main(args) == 0
-        assert "exported" in capsys.readouterr().out
+        assert "Exported" in capsys.readouterr().out
         exported = json.loads((dest / "photoface-export.json").read_text())
         shas = {ph["sha256"] for p in exported["persons"] for ph in p["photos"]}
         expected = named_faces(lib, shas)

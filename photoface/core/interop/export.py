@@ -110,7 +110,7 @@ class ExportReport:
         extra += f", {len(self.missing)} missing" if self.missing else ""
         extra += f", {len(self.unreadable)} unreadable" if self.unreadable else ""
         extra += f", {self.sidecars_written} XMP written" if self.sidecars_written else ""
-        return (f"exported {plural(self.photos, 'photo')} of {plural(self.persons, 'person')} to {self.destination} "
+        return (f"Exported {plural(self.photos, 'photo')} of {plural(self.persons, 'person')} to {self.destination} "
                 f"in {self.seconds:.1f}s: {self.copied} copied{linked}, {self.unchanged} already there"
                 f"{extra}")
 
@@ -165,7 +165,14 @@ def export_albums(library: Library, destination: str | os.PathLike,
     earlier_sidecars = {ph.get("sidecar"): ph.get("sidecar_sha256")
                         for p in (previous or {}).get("persons", []) if isinstance(p, dict)
                         for ph in p.get("photos", []) if isinstance(ph, dict) and ph.get("sidecar")}
-    report.persons = len(plans)
+    # A named person with nothing the user accepted yet has no album to write: not counted as
+    # exported (a new user read "3 persons" for two folders), but said in the notes.
+    report.persons = sum(1 for p in plans if p.photos)
+    empty = [p.name for p in plans if not p.photos]
+    if empty:
+        more = f" and {len(empty) - 5} more" if len(empty) > 5 else ""
+        why = "their albums are empty" if include_suggested else "no photo of theirs is confirmed yet"
+        report.notes.append(f"Nothing exported for {', '.join(empty[:5])}{more}: {why}")
     total = sum(len(p.photos) for p in plans)
     exporter = Exporter(dest, mode, report)
     done = 0
