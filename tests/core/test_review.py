@@ -3,6 +3,7 @@
 import pytest
 
 from photoface.core.albums.review import NameTaken, Review, ReviewError
+from photoface.core.library import persons
 from photoface.core.library.store import Library
 from tests.core.fakes import face_state, fill_library, identity_vectors
 
@@ -49,6 +50,21 @@ def test_merge_moves_faces_and_rejections_and_keeps_target_name(lib):
     d = r.split([6], "Dan")
     r.merge([d], c)  # an unnamed target takes the source's name
     assert lib.con.execute("SELECT name FROM persons WHERE id = ?", (c,)).fetchone()[0] == "Dan"
+
+
+def test_merge_keeps_the_face_the_target_showed(lib):
+    # The source's bigger confirmed face would have become the merged person's tile: the person
+    # the user merged into looked like someone else at a glance.
+    r = Review(lib)
+    a = r.split([1], "Ann")
+    b = r.split([3])
+    with lib.transaction() as con:
+        con.execute("UPDATE faces SET w = w * 10 WHERE id = 3")
+    assert persons.shown_cover(lib.con, a) == 1 and persons.shown_cover(lib.con, b) == 3
+    r.merge([b], a)
+    assert persons.shown_cover(lib.con, a) == 1
+    r.undo()
+    assert lib.con.execute("SELECT cover_face_id FROM persons WHERE id = ?", (a,)).fetchone()[0] is None
 
 
 def test_redo_of_a_merge_that_hands_the_name_on(lib):

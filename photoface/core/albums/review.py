@@ -220,6 +220,9 @@ class Review:
 
         def apply(con):
             tname = persons.person_name(con, target)
+            # The target keeps the face its tile showed: the sources' confirmed faces would
+            # otherwise come first and the merged person look like someone else at a glance.
+            cover = persons.shown_cover(con, target)
             first_name = None
             for s in sources:
                 sname = persons.person_name(con, s)  # raises if s went meanwhile, as the target does
@@ -232,6 +235,8 @@ class Review:
                 persons.delete_person(con, s)
             if tname is None and first_name is not None:
                 persons.rename_person(con, target, first_name)
+            if cover is not None:
+                persons.set_person_cover(con, target, cover)
             # A face rejected from the merged person but confirmed for it stays confirmed (the
             # confirmation is the later, explicit word); suggestions that are now rejected go.
             face_states.drop_rejected_suggestions(con, target)

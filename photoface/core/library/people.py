@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from photoface.core.library.persons import cover_order
 from photoface.core.library.store import EMBED_DIM, Library, decode_path, present, vectors_from_rows
 from photoface.core.types import Box
 
@@ -72,8 +73,7 @@ def list_people(library: Library, include_hidden: bool = False, hidden_only: boo
                    COALESCE(p.cover_face_id,
                             (SELECT f2.id FROM faces f2 WHERE f2.person_id = p.id
                              AND f2.state IN ({_SHOWN})
-                             ORDER BY f2.state = 'confirmed' DESC, f2.state = 'accepted' DESC,
-                                      f2.score * f2.w DESC LIMIT 1)),
+                             ORDER BY {cover_order('f2')} LIMIT 1)),
                    COALESCE(SUM(f.state = 'accepted'), 0)
             FROM persons p
             LEFT JOIN faces f ON f.person_id = p.id AND f.state IN ({_SHOWN}) AND {_PRESENT}

@@ -57,6 +57,23 @@ def set_person_hidden(con: sqlite3.Connection, person_id: int, hidden: bool) -> 
     con.execute("UPDATE persons SET hidden = ? WHERE id = ?", (int(hidden), person_id))
 
 
+def cover_order(alias: str) -> str:
+    """ORDER BY of the face shown for a person with no cover chosen: confirmed, then accepted,
+    then the surest, largest detection."""
+    return f"{alias}.state = 'confirmed' DESC, {alias}.state = 'accepted' DESC, {alias}.score * {alias}.w DESC"
+
+
+def shown_cover(con: sqlite3.Connection, person_id: int) -> int | None:
+    """The face a person's tile shows: the chosen cover, else the first by `cover_order`."""
+    row = con.execute(
+        f"""SELECT COALESCE(p.cover_face_id,
+                            (SELECT f.id FROM faces f WHERE f.person_id = p.id
+                             AND f.state IN ('confirmed', 'accepted', 'suggested')
+                             ORDER BY {cover_order('f')} LIMIT 1))
+            FROM persons p WHERE p.id = ?""", (person_id,)).fetchone()
+    return None if row is None else row[0]
+
+
 def set_person_cover(con: sqlite3.Connection, person_id: int, face_id: int) -> None:
     con.execute("UPDATE persons SET cover_face_id = ? WHERE id = ?", (face_id, person_id))
 
