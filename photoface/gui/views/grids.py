@@ -125,6 +125,9 @@ class Grid(QListView):
         self.setDropIndicatorShown(True)
         self.setDragDropMode(QAbstractItemView.DragDrop)
         self.setDefaultDropAction(Qt.MoveAction)
+        # Drops land on the viewport, and QListView's Static movement turned its drops off: a person
+        # dragged onto another tile was silently refused (seen under Xvfb: only the sidebar merged).
+        self.viewport().setAcceptDrops(True)
         self.setMouseTracking(True)
         self.setVerticalScrollMode(QAbstractItemView.ScrollPerPixel)
         self.verticalScrollBar().setSingleStep(24)
