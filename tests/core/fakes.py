@@ -6,6 +6,8 @@ use the real models instead.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from photoface.core.library.store import Library
@@ -49,3 +51,14 @@ def face_state(lib: Library) -> dict:
         "rejections": con.execute("SELECT * FROM rejections ORDER BY 1, 2").fetchall(),
         "not_same": con.execute("SELECT * FROM not_same_person ORDER BY 1, 2").fetchall(),
     }
+
+
+def cancel_after_first_batch():
+    """(cancel event, progress callback) that asks a resumable job to stop once a batch is done."""
+    cancel = threading.Event()
+
+    def progress(done: int, total: int) -> None:
+        if done > 0:
+            cancel.set()
+
+    return cancel, progress

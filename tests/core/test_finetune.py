@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import threading
 
 import numpy as np
 import pytest
@@ -18,7 +17,7 @@ from photoface.core.learning.triplet import _masks
 from photoface.core.learning.validation import Figures, accept, validation_albums
 from photoface.core.albums.review import Review
 from photoface.core.library.store import Library
-from tests.core.fakes import fill_library, identity_vectors
+from tests.core.fakes import cancel_after_first_batch, fill_library, identity_vectors
 
 # --------------------------------------------------------------------------- no model
 
@@ -298,11 +297,7 @@ def test_activate_cancel_resume_and_rollback_keep_every_decision(tuned):
     before = _decisions(lib)
     shipped_version = models.active_version(lib)
     n_faces = lib.con.execute("SELECT COUNT(*) FROM faces").fetchone()[0]
-    cancel = threading.Event()
-
-    def stop_after_first(done, total):
-        if done > 0:
-            cancel.set()
+    cancel, stop_after_first = cancel_after_first_batch()
 
     with pytest.raises(Cancelled):
         models.activate_model(lib, result.model_id, progress=stop_after_first, cancel=cancel, batch_size=16)

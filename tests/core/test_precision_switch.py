@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
 
@@ -12,6 +10,7 @@ from photoface.core.errors import Cancelled, PhotofaceError
 from photoface.core.learning import versions
 from photoface.core.learning.int8_model import int8_model_path
 from photoface.core.library.store import Library
+from tests.core.fakes import cancel_after_first_batch
 
 
 def _decisions(lib):
@@ -41,11 +40,7 @@ def test_int8_switch_reembeds_keeps_decisions_and_undo_restores_fp32(clustered_c
     assert fp32 == "shipped:margin:fixed"
     n_faces = lib.con.execute("SELECT COUNT(*) FROM faces").fetchone()[0]
 
-    cancel = threading.Event()
-
-    def stop_after_first(done, total):
-        if done > 0:
-            cancel.set()
+    cancel, stop_after_first = cancel_after_first_batch()
 
     with pytest.raises(Cancelled):
         versions.activate_model(lib, "shipped", progress=stop_after_first, cancel=cancel, batch_size=16,
