@@ -17,10 +17,11 @@ from PySide6.QtWidgets import QWidget
 
 from photoface.core.errors import PhotofaceError
 from photoface.core.library.people import person_names
-from photoface.core.albums.review import NameTaken, Review, describe_action
+from photoface.core.albums.review import NameTaken, Review
 from photoface.core.library.store import Library
 from photoface.core.text import plural
 from photoface.gui import prompts
+from photoface.gui.views.shortcuts_sheet import SHEET_TEXT
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +48,11 @@ class Actions(QObject):
         self.review = Review(library)
         self.parent_widget = parent_widget
         self.undo_action = QAction("Undo", self)
+        self.undo_action.setProperty(SHEET_TEXT, "Undo")  # its text names the next decision
         self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
         self.undo_action.triggered.connect(self.undo)
         self.redo_action = QAction("Redo", self)
+        self.redo_action.setProperty(SHEET_TEXT, "Redo")
         # One binding each: QKeySequence.Redo is Ctrl+Shift+Z on Linux, and listing it beside an
         # explicit Ctrl+Shift+Z made the shortcut ambiguous (Qt then runs neither).
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
@@ -66,11 +69,11 @@ class Actions(QObject):
 
     def refresh(self) -> None:
         """Names Undo and Redo after the log's next decision each way (or disables them)."""
-        undo, redo = self.review.next_undo(), self.review.next_redo()
+        undo, redo = self.review.undo_label(), self.review.redo_label()
         self.undo_action.setEnabled(undo is not None)
-        self.undo_action.setText(f"Undo {describe_action(undo)}" if undo else "Undo")
+        self.undo_action.setText(f"Undo {undo}" if undo else "Undo")
         self.redo_action.setEnabled(redo is not None)
-        self.redo_action.setText(f"Redo {describe_action(redo)}" if redo else "Redo")
+        self.redo_action.setText(f"Redo {redo}" if redo else "Redo")
 
     def undo(self) -> None:
         done = self.review.undo()

@@ -291,6 +291,7 @@ class MainWindow(QMainWindow):
     def reload_all(self) -> None:
         """Everything that shows library data, after a change (coalesced by _reload_timer)."""
         self.actions.refresh()  # a job may have logged a decision (a regroup, a model switch)
+        self._update_model_label()  # and undoing a model switch switches back
         self.people.reload()
         self._reload_current()
         if self.current_view == "Welcome" and self.library.roots():

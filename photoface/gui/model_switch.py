@@ -57,12 +57,16 @@ class ModelSwitch(QObject):
         self.state.setText(f"Switching to {words} arithmetic: re-reading every face…")
 
         def switched(result: dict) -> None:
-            self.state.setText(f"Face matching now uses {words} arithmetic: every face was re-read and the "
-                               f"undecided ones regrouped; your decisions are unchanged (Edit → Undo switches back).")
+            # Short: the status bar cut the longer sentence off in the middle of a word.
+            self.state.setText(f"Face matching now uses {words} arithmetic. Edit → Undo switches back.")
             self.switched.emit()
 
         def prepared(result: dict) -> None:
             summary = result["summary"]
+            # The faces are read: no bar at 100 % and no Cancel beside a dialog that waits for an answer.
+            self._idle()
+            if summary["needs_confirmation"]:
+                self.state.setText("Every face is re-read: choose Apply or Cancel in the dialog.")
             if summary["needs_confirmation"] and not prompts.ask_apply(
                     self.dialog_parent, "Switch arithmetic", f"{words.capitalize()} arithmetic would change "
                     f"these albums (Edit → Undo takes it back):", summary["lines"]):

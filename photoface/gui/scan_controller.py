@@ -63,6 +63,7 @@ class ScanController(QObject):
         self.queue: list[list[str] | None] = []
         self.queue_quiet: list[bool] = []
         self.quiet = False
+        self._last_word = ""
         self.last: dict | None = None
         self.w.cancel.clicked.connect(self.cancel)
 
@@ -113,6 +114,7 @@ class ScanController(QObject):
         self.w.progress.show()
         self.w.cancel.show()
         self.w.cancel.setEnabled(True)
+        self._last_word = self.w.state.text()  # what a quiet scan that finds nothing gives back
         self.w.state.setText("Looking for new or changed photos…" if quiet else "Starting the scan…")
         job.start()
 
@@ -141,7 +143,15 @@ class ScanController(QObject):
         s = result.get("scan", {})
         if self.quiet and not (s.get("new_photos") or s.get("faces_added") or s.get("gone")
                                or s.get("offline_roots")):
-            self.finished.emit(result)  # a background check that found nothing new keeps the last word
+            # A background check that found nothing new gives the last word back (its "Grouping
+            # faces into people…" stayed for good), unless it placed faces that were waiting:
+            # a new user saw a person's count change with nothing said.
+            c = result.get("cluster", {})
+            news = ([f"{plural(c['suggested_to_known'], 'face')} newly suggested for people you named"]
+                    if c.get("suggested_to_known") else []) + \
+                   ([f"{plural(c['new_albums'], 'new album')}"] if c.get("new_albums") else [])
+            self.w.state.setText(f"Faces that waited were grouped: {', '.join(news)}." if news else self._last_word)
+            self.finished.emit(result)
             return
         self.last = result
         text = (f"Scan finished in {duration(s.get('seconds'))}: {plural(s.get('new_photos', 0), 'new photo')}, "

@@ -66,6 +66,7 @@ def test_int8_switch_reembeds_keeps_decisions_and_undo_restores_fp32(clustered_c
     assert models.embedder.int8_file == int8_model_path(lib, "shipped")
 
     assert review.next_undo() == "use_model"
+    assert review.undo_label() == "Switch to Fast 8-bit Arithmetic"  # Edit → Undo names what changed
     decision, action = review.undo()
     assert review.describe(decision, action) == "Switch to Fast 8-bit Arithmetic"
     assert lib.get_setting("embed_precision") == "fp32"

@@ -52,7 +52,7 @@ def test_merge_moves_faces_and_rejections_and_keeps_target_name(lib):
     assert lib.con.execute("SELECT name FROM persons WHERE id = ?", (c,)).fetchone()[0] == "Dan"
 
 
-def test_merge_keeps_the_face_the_target_showed(lib):
+def test_merge_and_move_keep_the_face_the_target_showed(lib):
     # The source's bigger confirmed face would have become the merged person's tile: the person
     # the user merged into looked like someone else at a glance.
     r = Review(lib)
@@ -65,6 +65,9 @@ def test_merge_keeps_the_face_the_target_showed(lib):
     assert persons.shown_cover(lib.con, a) == 1
     r.undo()
     assert lib.con.execute("SELECT cover_face_id FROM persons WHERE id = ?", (a,)).fetchone()[0] is None
+    # A face moved in keeps it too (a new user saw the dropped face become the album's picture).
+    r.move([3], a)
+    assert persons.shown_cover(lib.con, a) == 1
 
 
 def test_redo_of_a_merge_that_hands_the_name_on(lib):

@@ -137,3 +137,14 @@ def test_which_events_can_change_a_scan(tmp_path):
     # The library inside a watched folder writes all the time: never a reason to scan.
     assert not is_photo_event(lib + "/cache/thumb.jpg", False, lib)
     assert not is_photo_event(lib, True, lib)
+
+
+def test_a_quiet_scan_that_finds_nothing_gives_the_last_word_back(qtbot, make_window, library_dir):
+    # Its "Grouping faces into people…" stayed in the status bar for good (a new user's first minutes).
+    win = make_window(library_dir)
+    wait_idle(qtbot, win)
+    win.state_label.setText("Named Ann.")
+    win.scans.request(None, quiet=True)
+    qtbot.waitUntil(lambda: win.scanning, timeout=5000)
+    qtbot.waitUntil(lambda: _scans_done(win), timeout=60000)
+    assert win.state_label.text() == "Named Ann."

@@ -172,8 +172,11 @@ def test_saving_a_changed_arithmetic_switches_in_the_background_and_undo_takes_i
     assert not win.model_switch.progress.isVisible()
     assert lib.con.execute("SELECT id, person_id, state FROM faces WHERE state IN ('confirmed', 'accepted') "
                            "ORDER BY id").fetchall() == named
-    assert win.actions.undo_action.text() == "Undo Switch Model"
+    # The menu names what changed (a new user read "Switch Model" as a new recognition model).
+    assert win.actions.undo_action.text() == "Undo Switch to Fast 8-bit Arithmetic"
     win.actions.undo_action.trigger()
     wait_idle(qtbot, win)
     assert lib.get_setting("embed_precision") == "fp32"
+    # and the status bar's model follows the undo (it said ":int8" until the window closed).
+    qtbot.waitUntil(lambda: not win.model_label.text().endswith(":int8"), timeout=5000)
     assert "Switch to Fast 8-bit Arithmetic" in win.state_label.text()

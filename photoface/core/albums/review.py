@@ -140,6 +140,7 @@ class Review:
         t = Touched(faces={f for f, _, _ in faces}, rejections={(f, person_id) for f, _, _ in faces})
         if from_left:
             t.rejections |= {(f, p) for f, p, _ in faces if p is not None}
+            t.persons = {person_id}  # the move pins the person's cover: undo unpins it
         return self._do(action, {"faces": [f for f, _, _ in faces], "person": person_id}, t,
                         lambda con: write(con, faces))
 
@@ -165,9 +166,15 @@ class Review:
         return self._faces_for_person("reject", face_ids, person_id, write)
 
     def move(self, face_ids: Iterable[int], person_id: int) -> int:
-        """Confirmed for person_id, rejected from the person each face left."""
-        return self._faces_for_person("move", face_ids, person_id,
-                                      lambda con, faces: self._move(con, faces, person_id), from_left=True)
+        """Confirmed for person_id, rejected from the person each face left; the person keeps the
+        face its tile showed (a moved-in face, now confirmed, would otherwise take its place)."""
+        def write(con, faces):
+            cover = persons.shown_cover(con, person_id)
+            self._move(con, faces, person_id)
+            if cover is not None:
+                persons.set_person_cover(con, person_id, cover)
+
+        return self._faces_for_person("move", face_ids, person_id, write, from_left=True)
 
     @staticmethod
     def _move(con, faces, person_id: int) -> None:
@@ -399,11 +406,29 @@ class Review:
 
     def next_undo(self) -> str | None:
         """The action `undo` would take back now (None: nothing to undo)."""
-        return decisions.next_undo(self.con)
+        found = decisions.next_undo(self.con)
+        return found[1] if found else None
 
     def next_redo(self) -> str | None:
         """The action `redo` would do again now (None: nothing to redo)."""
-        return decisions.next_redo(self.con)
+        found = decisions.next_redo(self.con)
+        return found[1] if found else None
+
+    def undo_label(self) -> str | None:
+        """What Edit → Undo says it takes back ("Merge", "Switch to Fast 8-bit Arithmetic"); None: nothing."""
+        return self._menu_words(decisions.next_undo(self.con))
+
+    def redo_label(self) -> str | None:
+        """What Edit → Redo says it does again; None: nothing."""
+        return self._menu_words(decisions.next_redo(self.con))
+
+    def _menu_words(self, found: tuple[int, str] | None) -> str | None:
+        if found is None:
+            return None
+        decision_id, action = found
+        if action == "use_model":  # a change of arithmetic is not a new model to whoever made it
+            return describe_decision(action, decisions.params_of(self.con, decision_id), {})
+        return describe_action(action)
 
     def history(self) -> list[tuple[int, str, dict, bool]]:
         """(id, action, params, undone) of every logged decision, oldest first."""

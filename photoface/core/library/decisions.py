@@ -131,16 +131,16 @@ def replay(con: sqlite3.Connection, undo: bool) -> tuple[int, str] | None:
     return row[0], row[1]
 
 
-def next_undo(con: sqlite3.Connection) -> str | None:
-    """The action `replay(undo=True)` would take back now (None: nothing to undo)."""
-    row = con.execute("SELECT action FROM decisions WHERE undone = 0 ORDER BY id DESC LIMIT 1").fetchone()
-    return row[0] if row else None
+def next_undo(con: sqlite3.Connection) -> tuple[int, str] | None:
+    """(id, action) of what `replay(undo=True)` would take back now (None: nothing to undo)."""
+    row = con.execute("SELECT id, action FROM decisions WHERE undone = 0 ORDER BY id DESC LIMIT 1").fetchone()
+    return (row[0], row[1]) if row else None
 
 
-def next_redo(con: sqlite3.Connection) -> str | None:
-    """The action `replay(undo=False)` would do again now (None: nothing to redo)."""
-    row = con.execute("SELECT action FROM decisions WHERE undone = 1 ORDER BY id ASC LIMIT 1").fetchone()
-    return row[0] if row else None
+def next_redo(con: sqlite3.Connection) -> tuple[int, str] | None:
+    """(id, action) of what `replay(undo=False)` would do again now (None: nothing to redo)."""
+    row = con.execute("SELECT id, action FROM decisions WHERE undone = 1 ORDER BY id ASC LIMIT 1").fetchone()
+    return (row[0], row[1]) if row else None
 
 
 def params_of(con: sqlite3.Connection, decision_id: int) -> dict:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHe
 from photoface.gui.views.review_keys import sheet_rows
 
 SCOPE = "shortcut_scope"  # an action's property: where a widget-wide shortcut works ("Selected faces")
+SHEET_TEXT = "shortcut_text"  # an action's property: its words in the sheet when its text changes ("Undo")
 WINDOW_WIDE = (Qt.WindowShortcut, Qt.ApplicationShortcut)
 
 
@@ -47,6 +48,11 @@ def shortcut_actions(window) -> list[QAction]:
     return [a for a in window.findChildren(QAction) if any(not s.isEmpty() for s in a.shortcuts())]
 
 
+def action_words(action: QAction) -> str:
+    """What an action does, in the sheet: "Undo", not whatever "Undo Merge" the history makes it."""
+    return action.property(SHEET_TEXT) or _plain(action.text())
+
+
 def keys_text(action: QAction) -> str:
     return ", ".join(s.toString(QKeySequence.NativeText) for s in action.shortcuts() if not s.isEmpty())
 
@@ -63,7 +69,7 @@ def shortcut_rows(window) -> list[ShortcutRow]:
             owner = _widget(action) or action.parent()
             title = owner.window().windowTitle() if isinstance(owner, QWidget) else ""
             where = action.property(SCOPE) or title or "Elsewhere"
-        rows.append(ShortcutRow(str(where), _plain(action.text()), keys_text(action)))
+        rows.append(ShortcutRow(str(where), action_words(action), keys_text(action)))
     rows = list(dict.fromkeys(rows))  # one line for the same panel shown in two views
     order = {"File": 0, "Edit": 1, "People": 2, "View": 3, "Help": 4}
     rows.sort(key=lambda r: (order.get(r.where, 5), r.where))
