@@ -113,6 +113,24 @@ def test_plan_holds_out_the_two_smallest_persons_and_samples_untouched_faces(tmp
     lib.close()
 
 
+def test_distillation_skips_the_faces_suggested_for_the_users_persons(tmp_path):
+    """Faces the engine suggests for a person the user confirmed are most likely that person:
+    distilling them towards the shipped model would undo what training learns about them. The
+    faces of people the user never touched (unnamed albums, Unsorted) are distilled."""
+    lib, ids, labels = _fake_library(tmp_path, 4, 12)
+    review = Review(lib)
+    pids = [review.split(ids[p * 12:p * 12 + 8], f"P{p}") for p in range(2)]
+    cluster.update_albums(lib, full=True)
+    state = dict(lib.con.execute("SELECT id, state || ':' || COALESCE(person_id, '') FROM faces").fetchall())
+    claimed = {f for f in ids if state[f] in {f"suggested:{p}" for p in pids}}
+    assert claimed and claimed <= set(ids[8:12] + ids[20:24])      # P0's and P1's other faces
+    untouched = [f for f in ids if f not in set(ids[0:8] + ids[12:20])]
+    assert any(state[f].startswith("suggested:") for f in untouched if f not in claimed)  # unnamed albums
+    assert plan_training(lib, strangers="untouched").stranger_face_ids.tolist() == untouched
+    assert plan_training(lib).stranger_face_ids.tolist() == [f for f in untouched if f not in claimed]
+    lib.close()
+
+
 def test_plan_says_why_no_person_is_held_out(tmp_path):
     lib, ids, labels = _fake_library(tmp_path, 4, 10)
     review = Review(lib)

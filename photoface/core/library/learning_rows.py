@@ -1,9 +1,10 @@
 """What learning reads from and writes to the library, besides embeddings (core/learning/).
 
 Training faces (confirmed ones, the faces rejected from a person, the faces the user never
-touched, where and how well each was seen), every face (to calibrate the INT8 model on) and the
-faces a model version still lacks, the deletion of a version's embeddings, and the located photos
-that labelled datasets are matched against.
+touched and those of them suggested for the user's persons, where and how well each was seen),
+every face (to calibrate the INT8 model on) and the faces a model version still lacks, the
+deletion of a version's embeddings, and the located photos that labelled datasets are matched
+against.
 """
 
 from __future__ import annotations
@@ -34,6 +35,14 @@ def untouched_faces(library: Library) -> list[int]:
     return [f for (f,) in library.con.execute(
         "SELECT f.id FROM faces f WHERE f.state IN ('undecided', 'suggested') AND NOT EXISTS "
         "(SELECT 1 FROM rejections r WHERE r.face_id = f.id) AND " + present() + " ORDER BY f.id")]
+
+
+def suggested_for_confirmed_persons(library: Library) -> set[int]:
+    """Ids of the faces the engine suggests (not the user) for a person the user confirmed
+    faces of."""
+    return {f for (f,) in library.con.execute(
+        "SELECT f.id FROM faces f WHERE f.state = 'suggested' AND EXISTS "
+        "(SELECT 1 FROM faces c WHERE c.person_id = f.person_id AND c.state = 'confirmed')")}
 
 
 @dataclass(frozen=True)
