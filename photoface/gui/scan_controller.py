@@ -63,7 +63,7 @@ class ScanController(QObject):
         self.queue: list[list[str] | None] = []
         self.queue_quiet: list[bool] = []
         self.quiet = False
-        self._last_word = ""
+        self._last_word: str | None = None
         self.last: dict | None = None
         self.w.cancel.clicked.connect(self.cancel)
 
@@ -150,7 +150,10 @@ class ScanController(QObject):
             news = ([f"{plural(c['suggested_to_known'], 'face')} newly suggested for people you named"]
                     if c.get("suggested_to_known") else []) + \
                    ([f"{plural(c['new_albums'], 'new album')}"] if c.get("new_albums") else [])
-            self.w.state.setText(f"Faces that waited were grouped: {', '.join(news)}." if news else self._last_word)
+            if news:
+                self.w.state.setText(f"Faces that waited were grouped: {', '.join(news)}.")
+            elif self._last_word is not None:
+                self.w.state.setText(self._last_word)
             self.finished.emit(result)
             return
         self.last = result
