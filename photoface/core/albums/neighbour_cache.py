@@ -3,8 +3,8 @@
 Neighbour lists do not depend on decisions, only on the faces and their embeddings of one model
 version: a run keeps them in `cache/knn-<tag>.npz` with the scale they were measured at
 (same_person.library_scale), adds new faces to them (core/albums/knn.py `add_points`) and closes
-the holes faces that left (deleted photos, "not a face") leave. They are rebuilt when the cache is missing or damaged, or
-too much of the library changed since.
+the holes faces that left (deleted photos, "not a face") leave. They are rebuilt when the cache
+is missing or damaged, or too much of the library changed since.
 """
 
 from __future__ import annotations
