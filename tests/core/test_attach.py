@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from photoface.core.albums.attach import ATTACH_TO_MIN_SIZE, attach_small_groups
+from photoface.core.albums.attach import ATTACH_TO_MIN_SIZE, attach_small_groups, family_shaped, loosened
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -161,3 +161,50 @@ def test_vectorised_pass_equals_the_rule_written_plainly(seed):
         got = attach_small_groups(labels, x, neighbours, may_move, max_dist, margin, spread)
         want = _attach_one_by_one(labels, x, neighbours, may_move, max_dist, margin, spread)
         np.testing.assert_array_equal(got, want)
+
+
+def _strangers(rng, n: int, d: int = 16) -> np.ndarray:
+    """n faces of n different people, far from every album (a library of strangers' singletons)."""
+    return _unit(np.concatenate([np.zeros((n, 3)), rng.standard_normal((n, d - 3))], axis=1))
+
+
+def test_the_library_shape_is_the_share_of_faces_already_in_albums():
+    rng = np.random.default_rng(8)
+    x, labels, nb = _scene(rng, np.array([_direction(16, 1.0, 0.5, 0.3)]))
+    assert family_shaped(labels, nb) == 1.0  # 16 of 17 faces in albums: a family's library
+    lonely = np.concatenate([labels, 100 + np.arange(17)])
+    nb_lonely = np.concatenate([np.pad(nb, ((0, 0), (0, 1)), constant_values=-1), np.zeros((17, nb.shape[1] + 1), int)])
+    assert family_shaped(lonely, nb_lonely) == 0.0  # 16 of 34: mostly strangers
+    # Faces without neighbour lists (too poor to trust) do not count either way.
+    nb_lonely[17:] = -1
+    assert family_shaped(lonely, nb_lonely) == 1.0
+    assert family_shaped(np.zeros(0, int), np.zeros((0, 3), int)) == 0.0
+
+
+def test_loosened_keeps_the_settings_for_strangers_and_loosens_them_for_a_family():
+    assert loosened(1.0, 1.25, 1.5, 0.0) == (1.0, 1.25, 1.5)
+    reach, margin, spread = loosened(1.0, 1.25, 1.5, 1.0)
+    assert reach == pytest.approx(1.2) and margin == pytest.approx(1.1) and spread == pytest.approx(2.0)
+    half = loosened(1.0, 1.25, 1.5, 0.5)
+    assert 1.0 < half[0] < reach and margin < half[1] < 1.25 and 1.5 < half[2] < spread
+
+
+def test_a_stray_between_two_albums_joins_the_nearer_in_a_family_but_not_among_strangers():
+    """The same stray, 1.15x nearer one album than the other: in a library of two people it is
+    one of them; among strangers it may be a stranger who looks like both."""
+    rng = np.random.default_rng(9)
+    x, labels, nb = _scene(rng, np.array([_direction(16, 1.0, 0.88, 0.3)]))
+    d = [((x[16] - x[labels == c]) ** 2).sum(-1).mean() for c in (0, 1)]
+    assert 1.1 < d[1] / d[0] < 1.25
+
+    def attach_as_the_engine_does(x, labels, nb):
+        max_dist, margin, spread = loosened(1.5, 1.25, 10.0, family_shaped(labels, nb))
+        return _attach(x, labels, nb, max_dist=max_dist, margin=margin, spread=spread)
+
+    assert attach_as_the_engine_does(x, labels, nb)[16] == 0
+    others = _strangers(rng, 20)
+    xs = np.concatenate([x, others])
+    ls = np.concatenate([labels, 100 + np.arange(len(others))])
+    n = len(xs)
+    nbs = np.array([[j for j in range(n) if j != i] for i in range(n)])
+    assert attach_as_the_engine_does(xs, ls, nbs)[16] == labels[16]

@@ -35,7 +35,7 @@ import numpy as np
 
 from photoface.core.albums import knn as knn_mod
 from photoface.core.albums import evidence, prototypes, same_person
-from photoface.core.albums.attach import attach_small_groups
+from photoface.core.albums.attach import attach_small_groups, family_shaped, loosened
 from photoface.core.albums.calibration import calibrate
 from photoface.core.albums.constraints import components_with_cannot_link
 from photoface.core.albums.rank_order import rank_order_edges
@@ -301,8 +301,10 @@ def attach_strays(faces: FacesToGroup, labels: np.ndarray, node_anchor: np.ndarr
         return True
 
     may_move = faces.movable & (node_anchor < 0) & faces.good
-    return attach_small_groups(labels, faces.x, neighbours, may_move, limits.attach,
-                               float(settings["cluster_attach_margin"]), float(settings["cluster_attach_spread"]),
+    # The settings are for a library of strangers; a family's library loosens them (attach.py).
+    max_dist, margin, spread = loosened(limits.attach, float(settings["cluster_attach_margin"]),
+                                        float(settings["cluster_attach_spread"]), family_shaped(labels, neighbours))
+    return attach_small_groups(labels, faces.x, neighbours, may_move, max_dist, margin, spread,
                                allowed, confirmed_groups=np.unique(labels[faces.held]))
 
 

@@ -70,7 +70,8 @@ ADVANCED = [
     ("cluster_attach_margin", "Stray face margin", float, (1.0, 3.0, 0.05),
      "…when the next album is at least this many times farther…"),
     ("cluster_attach_spread", "Stray face spread", float, (0.5, 5.0, 0.05),
-     "…and it is closer than this × the album's own spread."),
+     "…and it is closer than this × the album's own spread. Where most faces already have an album "
+     "(a family's photos), these three loosen by themselves."),
     ("min_album_size", "Smallest unnamed album", int, (1, 100, 1),
      "Unnamed albums with fewer faces go to Unsorted faces."),
     ("cluster_k", "Neighbours compared", int, (2, 100, 1),
