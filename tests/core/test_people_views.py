@@ -91,3 +91,31 @@ def test_unsorted_faces_hint_the_named_person_they_resemble(clustered_copy):
         own = best_matches(lib, [held.id]).get(held.id)
         assert own is None or own.person_id != held.person_id
         assert best_matches(lib, []) == {}
+
+
+def test_no_hint_for_a_bystander_or_a_face_between_two_people(clustered_copy, monkeypatch):
+    """A hint names someone only when the next person is clearly farther, and a face in the
+    background of its photo gets none: a wrong name on a stranger misleads more than none."""
+    import photoface.core.albums.hints as hints_mod
+
+    with Library(clustered_copy("five_celebrity_faces")) as lib:
+        review = Review(lib)
+        people = list_people(lib)
+        for p in people:
+            faces = person_faces(lib, p.id)
+            review.rename(p.id, collections.Counter(map(_identity, faces)).most_common(1)[0][0])
+        gone = people[0]
+        faces = person_faces(lib, gone.id)
+        review.forget_person(gone.id)
+        review.split([f.id for f in faces[:5]], _identity(faces[0]))
+        rest = [f.id for f in faces[5:]]
+        hinted = best_matches(lib, rest)
+        assert hinted, "the forgotten person's faces are hinted back"
+        some = next(iter(hinted))
+        with lib.transaction() as con:
+            con.execute("UPDATE faces SET background = 1 WHERE id = ?", (some,))
+        assert some not in best_matches(lib, rest)
+        assert set(best_matches(lib, rest)) == set(hinted) - {some}
+        # Every hinted face has a runner-up among the named persons; no margin holds at 100x.
+        monkeypatch.setattr(hints_mod, "MARGIN", 100.0)
+        assert best_matches(lib, rest) == {}

@@ -257,12 +257,15 @@ def reference_vectors(library: Library, model: str, states: tuple[str, ...],
     return person, (vectors_from_rows(r[1] for r in rows) if rows else np.zeros((0, EMBED_DIM), np.float32))
 
 
-def face_vectors(library: Library, model: str,
-                 face_ids: list[int]) -> tuple[list[int], list[int | None], np.ndarray]:
-    """(face ids, their person ids, (N, 512) float32 vectors of `model`) of those faces that have one."""
+def face_vectors(library: Library, model: str, face_ids: list[int],
+                 skip_background: bool = False) -> tuple[list[int], list[int | None], np.ndarray]:
+    """(face ids, their person ids, (N, 512) float32 vectors of `model`) of those faces that have
+    one; with `skip_background`, only those that are not bystanders of their photo
+    (core/library/background.py)."""
     rows = library.con.execute(
         "SELECT f.id, f.person_id, e.vec FROM faces f JOIN embeddings e ON e.face_id = f.id AND e.model = ? "
-        "WHERE f.id IN (SELECT value FROM json_each(?))", (model, json.dumps([int(i) for i in face_ids]))).fetchall()
+        "WHERE f.id IN (SELECT value FROM json_each(?))" + (" AND NOT f.background" if skip_background else ""),
+        (model, json.dumps([int(i) for i in face_ids]))).fetchall()
     if not rows:
         return [], [], np.zeros((0, EMBED_DIM), np.float32)
     return [r[0] for r in rows], [r[1] for r in rows], vectors_from_rows(r[2] for r in rows)
