@@ -131,6 +131,27 @@ def test_distillation_skips_the_faces_suggested_for_the_users_persons(tmp_path):
     lib.close()
 
 
+def test_a_strangers_faces_suggested_for_a_users_person_are_still_distilled(tmp_path):
+    """Where the grouping suggests a stranger's whole album for a person the user confirmed (on
+    japanese_actors it did: 68 faces of people held out of training), those faces lie outside the
+    person's core and are distilled like any stranger's; the person's own suggestions are not."""
+    lib, ids, labels = _fake_library(tmp_path, 4, 12)
+    review = Review(lib)
+    p0 = review.split(ids[0:8], "P0")
+    review.split(ids[12:20], "P1")
+    cluster.update_albums(lib, full=True)
+    stranger = ids[36:48]  # identity 3, as if the grouping had merged it into P0
+    with lib.transaction() as con:
+        con.executemany("UPDATE faces SET state = 'suggested', person_id = ? WHERE id = ?", [(p0, f) for f in stranger])
+    state = dict(lib.con.execute("SELECT id, state || ':' || COALESCE(person_id, '') FROM faces").fetchall())
+    own = [f for f in ids[8:12] if state[f] == f"suggested:{p0}"]
+    assert own, "P0's other faces are suggested for P0"
+    distilled = set(plan_training(lib).stranger_face_ids.tolist())
+    assert set(stranger) <= distilled
+    assert not set(own) & distilled
+    lib.close()
+
+
 def test_plan_says_why_no_person_is_held_out(tmp_path):
     lib, ids, labels = _fake_library(tmp_path, 4, 10)
     review = Review(lib)

@@ -37,12 +37,12 @@ def untouched_faces(library: Library) -> list[int]:
         "(SELECT 1 FROM rejections r WHERE r.face_id = f.id) AND " + present() + " ORDER BY f.id")]
 
 
-def suggested_for_confirmed_persons(library: Library) -> set[int]:
-    """Ids of the faces the engine suggests (not the user) for a person the user confirmed
-    faces of."""
-    return {f for (f,) in library.con.execute(
-        "SELECT f.id FROM faces f WHERE f.state = 'suggested' AND EXISTS "
-        "(SELECT 1 FROM faces c WHERE c.person_id = f.person_id AND c.state = 'confirmed')")}
+def suggested_for_confirmed_persons(library: Library) -> dict[int, int]:
+    """{face id: person id} of the faces the engine suggests (not the user) for a person the user
+    confirmed faces of."""
+    return dict(library.con.execute(
+        "SELECT f.id, f.person_id FROM faces f WHERE f.state = 'suggested' AND EXISTS "
+        "(SELECT 1 FROM faces c WHERE c.person_id = f.person_id AND c.state = 'confirmed')").fetchall())
 
 
 @dataclass(frozen=True)
