@@ -1,9 +1,13 @@
 """FaceNet INT8 (ONNX Runtime static QDQ) against FP32: verification AUC and speed on every shared set.
 
     python -m benchmarks.int8 [--set NAME ...] [--calibration-faces 256] [--write]
+                              [--calibrate-on lfw|library]
 
 Calibration faces come from lfw photos of people outside lfw_subset, so no evaluated set's faces
-calibrate the model (lfw itself is then not evaluated: too big to scan here in minutes). Prints one
+calibrate the model (lfw itself is then not evaluated: too big to scan here in minutes). With
+`--calibrate-on library` each set's model is calibrated instead as the app calibrates it
+(core/learning/int8_model.py): on up to `--calibration-faces` stored crops of that set's own
+scanned library (benchmarks/out/libraries, every face, bystanders too), the faces it then embeds. Prints one
 JSON line per set: set, faces, auc_fp32, auc_int8, faces_per_s_fp32, faces_per_s_int8 (this
 process, same crops, batches of 32). `--write` also installs the INT8 model where `FaceEmbedder(
 precision="int8")` looks for it (beside the shipped FP32 ONNX in the model cache).
@@ -82,7 +86,12 @@ def main() -> None:
     parser.add_argument("--calibration-faces", type=int, default=256)
     parser.add_argument("--max-photos", type=int, default=None, help="evaluate at most this many photos per set")
     parser.add_argument("--write", action="store_true", help="install the INT8 model for precision='int8'")
+    parser.add_argument("--calibrate-on", choices=("lfw", "library"), default="lfw",
+                        help="lfw people outside lfw_subset (default), or each set's own library as the app does")
     args = parser.parse_args()
+    if args.calibrate_on == "library":
+        library_calibrated(args)
+        return
 
     from photoface.core import paths
     from photoface.core.config import DEFAULTS
@@ -112,6 +121,45 @@ def main() -> None:
             v32, fps32 = faces_per_s(fp32, crops)
             v8, fps8 = faces_per_s(int8, crops)
             emit({"set": name, "faces": len(crops),
+                  "auc_fp32": round(metrics.roc_auc_same_vs_different(v32, labels), 4),
+                  "auc_int8": round(metrics.roc_auc_same_vs_different(v8, labels), 4),
+                  "faces_per_s_fp32": round(fps32, 1), "faces_per_s_int8": round(fps8, 1),
+                  "max_abs_diff": round(float(np.abs(v32 - v8).max()), 4)})
+
+
+def library_calibrated(args) -> None:
+    """Each set's INT8 model calibrated on its own library's stored crops, as the app does."""
+    import shutil
+
+    from benchmarks.cluster import scanned_library
+    from photoface.core.config import DEFAULTS
+    from photoface.core.faces import onnx_runtime
+    from photoface.core.faces.embed import FaceEmbedder
+    from photoface.core.faces.finder import FaceModels
+    from photoface.core.faces.quantize import build_int8
+    from photoface.core.learning import metrics
+    from photoface.core.learning.int8_model import calibration_crops as library_crops
+    from photoface.core.library.store import Library
+
+    models = FaceModels(dict(DEFAULTS))
+    fp32 = FaceEmbedder(scaling=models.scaling, batch_size=32)
+    fp32.load()
+    for name, folder in chosen_sets(args):
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copytree(scanned_library(name, folder), Path(tmp) / "lib")  # never write the cache
+            with Library(Path(tmp) / "lib") as lib:
+                calib = library_crops(lib, args.calibration_faces)
+            t0 = time.perf_counter()
+            target = Path(tmp) / "int8.onnx"
+            build_int8(fp32.onnx_path, calib, models.scaling, target)
+            quantise_s = time.perf_counter() - t0
+            int8 = FaceEmbedder(scaling=models.scaling, batch_size=32)
+            int8._session = onnx_runtime.make_session(target)
+            crops, labels = labelled_crops(folder, models, args.max_photos)
+            v32, fps32 = faces_per_s(fp32, crops)
+            v8, fps8 = faces_per_s(int8, crops)
+            emit({"set": name, "calibrated_on": "its own library", "calibration_faces": len(calib),
+                  "quantise_s": round(quantise_s, 1), "faces": len(crops),
                   "auc_fp32": round(metrics.roc_auc_same_vs_different(v32, labels), 4),
                   "auc_int8": round(metrics.roc_auc_same_vs_different(v8, labels), 4),
                   "faces_per_s_fp32": round(fps32, 1), "faces_per_s_int8": round(fps8, 1),

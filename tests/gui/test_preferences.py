@@ -123,7 +123,7 @@ def test_arithmetic_is_a_choice_with_the_measured_figures(qtbot, tmp_path):
         [("fp32", "Exact (32-bit)"), ("int8", "Fast (8-bit, quantised)")]
     assert combo.currentData() == "fp32"
     (hint,) = [w for w in dlg.findChildren(QLabel) if "2–4× quicker" in w.text()]
-    assert len(PRECISION_AUC) == 6  # every shared set the benchmark scans, FP32 beside INT8
+    assert len(PRECISION_AUC) == 7  # every shared set the benchmark scans, FP32 beside INT8
     for name, exact, fast in PRECISION_AUC:
         assert name in hint.text() and f"{exact:.4f}" in hint.text() and f"{fast:.4f}" in hint.text()
     combo.setCurrentIndex(combo.findData("int8"))
