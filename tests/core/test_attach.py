@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from photoface.core.albums.attach import ATTACH_TO_MIN_SIZE, attach_small_groups, family_shaped, loosened
+from photoface.core.albums.attach import (ATTACH_TO_MIN_SIZE, NEAREST_MEMBERS, attach_small_groups, family_shaped,
+                                         loosened)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -50,10 +51,32 @@ def test_a_stray_near_one_album_joins_it():
 
 
 def test_a_stray_between_two_albums_stays_alone():
+    """Exactly between: neither its mean distance nor its distance to each album's closest faces
+    names one album clearly (a stray only slightly nearer one album's closest faces than the
+    other's joins it: test_a_stray_like_one_look_of_an_album_joins_it)."""
     rng = np.random.default_rng(1)
-    x, labels, nb = _scene(rng, np.array([_direction(16, 1.0, 0.95, 0.3)]))
+    x, labels, nb = _scene(rng, np.array([_direction(16, 1.0, 1.0, 0.3)]))
     assert _attach(x, labels, nb)[16] == 2  # runner-up within the margin
     assert _attach(x, labels, nb, margin=1.0)[16] in (0, 1)  # without the margin it would join
+
+
+def test_a_stray_like_one_look_of_an_album_joins_it(monkeypatch):
+    """An album of two looks (four faces each, far apart) and one of another person: a stray right
+    beside one look is, on average over the album, as far from it as from the other person, but
+    its closest faces name the album clearly."""
+    import photoface.core.albums.attach as attach_mod
+
+    rng = np.random.default_rng(10)
+    e = np.eye(16)
+    x = np.concatenate([_album(rng, e[0], 4, 0.08), _album(rng, e[3], 4, 0.08), _album(rng, e[1], 8, 0.08),
+                        _unit(np.array([e[0] + 0.5 * e[1]]))])
+    labels = np.concatenate([np.zeros(8, int), np.ones(8, int), [2]])
+    nb = np.array([[j for j in range(len(x)) if j != i] for i in range(len(x))])
+    mean = [((x[16] - x[labels == c]) ** 2).sum(-1).mean() for c in (0, 1)]
+    assert 0.9 < mean[0] / mean[1] < 1.1  # the mean alone cannot tell
+    assert _attach(x, labels, nb)[16] == 0
+    monkeypatch.setattr(attach_mod, "NEAREST_MEMBERS", 8)  # every face of the album: the mean again
+    assert _attach(x, labels, nb)[16] == 2
 
 
 def test_a_far_stray_stays_alone():
@@ -127,21 +150,33 @@ def _attach_one_by_one(labels, x, neighbours, may_move, max_dist, margin, spread
     out = labels.copy()
     groups = {c: np.flatnonzero(labels == c) for c in np.unique(labels)}
     big = {c for c, rows in groups.items() if len(rows) >= ATTACH_TO_MIN_SIZE}
+
+    def nearest_members(row, b):
+        listed = [j for j in neighbours[row] if j >= 0]
+        if not listed:
+            return np.inf
+        dist = {j: float(((x[row] - x[j]) ** 2).sum()) for j in listed}
+        farthest = max(dist.values())
+        own = sorted(dist[j] for j in listed if labels[j] == b)[:NEAREST_MEMBERS]
+        return (sum(own) + (NEAREST_MEMBERS - len(own)) * farthest) / NEAREST_MEMBERS
+
     for c, rows in groups.items():
         if c in big or not may_move[rows].all():
             continue
         near = {int(labels[j]) for j in neighbours[rows].ravel() if j >= 0} & big
         if not near:
             continue
-        d = {b: float(np.mean(((x[rows][:, None] - x[groups[b]][None]) ** 2).sum(-1))) for b in near}
-        ranked = sorted(d, key=d.get)
-        best = ranked[0]
-        second = d[ranked[1]] if len(ranked) > 1 else np.inf
-        members = x[groups[best]]
-        own = float(np.mean([((members[i] - members[j]) ** 2).sum()
-                             for i in range(len(members)) for j in range(len(members)) if i != j]))
-        if d[best] < max_dist and second >= margin * d[best] and d[best] < spread * own:
-            out[rows] = best
+        mean = {b: float(np.mean(((x[rows][:, None] - x[groups[b]][None]) ** 2).sum(-1))) for b in near}
+        closest = {b: float(np.mean([nearest_members(r, b) for r in rows])) for b in near}
+        for ranking in (closest, mean):  # the mean's choice wins where both choose
+            ranked = sorted(ranking, key=lambda b: (ranking[b], b))
+            best = ranked[0]
+            second = ranking[ranked[1]] if len(ranked) > 1 else np.inf
+            members = x[groups[best]]
+            own = float(np.mean([((members[i] - members[j]) ** 2).sum()
+                                 for i in range(len(members)) for j in range(len(members)) if i != j]))
+            if mean[best] < max_dist and second >= margin * ranking[best] and mean[best] < spread * own:
+                out[rows] = best
     return out
 
 
@@ -161,6 +196,11 @@ def test_vectorised_pass_equals_the_rule_written_plainly(seed):
         got = attach_small_groups(labels, x, neighbours, may_move, max_dist, margin, spread)
         want = _attach_one_by_one(labels, x, neighbours, may_move, max_dist, margin, spread)
         np.testing.assert_array_equal(got, want)
+        # The engine hands over its lists' distances instead of having them measured again.
+        listed = np.take_along_axis(dist, np.maximum(neighbours, 0), axis=1)
+        given = attach_small_groups(labels, x, neighbours, may_move, max_dist, margin, spread,
+                                    neighbour_dist=np.where(neighbours >= 0, listed, np.inf))
+        np.testing.assert_array_equal(given, want)
 
 
 def _strangers(rng, n: int, d: int = 16) -> np.ndarray:

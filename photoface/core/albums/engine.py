@@ -248,7 +248,7 @@ def group_faces(faces: FacesToGroup, neighbours: NeighbourLists, settings: dict,
     is_must = np.arange(len(all_edges)) < len(must)
     labels = components_with_cannot_link(n, all_edges, all_w, node_anchor, x=faces.x, max_mean_dist=limits.album,
                                          max_centre_dist=limits.centre, must_link=is_must, apart=apart)
-    labels = attach_strays(faces, labels, node_anchor, idx_g, rejected, limits, settings, apart)
+    labels = attach_strays(faces, labels, node_anchor, idx_g, rejected, limits, settings, apart, dist_g)
     return Grouping(labels, node_anchor, limits)
 
 
@@ -276,7 +276,8 @@ def album_labels(grouping: Grouping, faces: FacesToGroup, rejected: set[tuple[in
 
 
 def attach_strays(faces: FacesToGroup, labels: np.ndarray, node_anchor: np.ndarray, idx_g: np.ndarray,
-                  rejected: set[tuple[int, int]], limits: Thresholds, settings: dict, apart: np.ndarray) -> np.ndarray:
+                  rejected: set[tuple[int, int]], limits: Thresholds, settings: dict, apart: np.ndarray,
+                  dist_g: np.ndarray | None = None) -> np.ndarray:
     """Undecided stray faces and fragments join the album they clearly belong to (core/albums/attach.py).
 
     Only good faces move or guide (poor ones attract nothing, as in the linking); a fragment never
@@ -286,6 +287,10 @@ def attach_strays(faces: FacesToGroup, labels: np.ndarray, node_anchor: np.ndarr
     good_rows = faces.good_rows
     neighbours = np.full((len(faces.ids), idx_g.shape[1]), -1, np.int64)
     neighbours[good_rows] = np.where(idx_g >= 0, good_rows[np.maximum(idx_g, 0)], -1)
+    neighbour_dist = None
+    if dist_g is not None:
+        neighbour_dist = np.full(neighbours.shape, np.inf, np.float32)
+        neighbour_dist[good_rows] = np.where(idx_g >= 0, dist_g, np.inf)
     comp_person = {int(labels[r]): int(node_anchor[r]) for r in np.flatnonzero(node_anchor >= 0)}
     kept_apart = apart >= 0
     in_group_photo = set(zip(labels[kept_apart].tolist(), apart[kept_apart].tolist()))
@@ -305,7 +310,7 @@ def attach_strays(faces: FacesToGroup, labels: np.ndarray, node_anchor: np.ndarr
     max_dist, margin, spread = loosened(limits.attach, float(settings["cluster_attach_margin"]),
                                         float(settings["cluster_attach_spread"]), family_shaped(labels, neighbours))
     return attach_small_groups(labels, faces.x, neighbours, may_move, max_dist, margin, spread,
-                               allowed, confirmed_groups=np.unique(labels[faces.held]))
+                               allowed, confirmed_groups=np.unique(labels[faces.held]), neighbour_dist=neighbour_dist)
 
 
 def _calibrated_vote(faces: FacesToGroup, idx_g, dist_g, rejected, limits: Thresholds) -> np.ndarray:
