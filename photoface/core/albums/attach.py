@@ -7,16 +7,18 @@ After the components are formed, each small group (fewer than `ATTACH_TO_MIN_SIZ
 of them decided) is compared with the large groups its members' neighbour lists reach. It joins
 the nearest one when its mean pair distance to it is below a threshold and not much above the
 album's own mean pair distance, and the next of those groups is clearly farther (a ratio test, as
-in SIFT matching). An album holds several looks of a person, and a stray may resemble one look
-closely while the album's mean lies far: so the group also joins where the same tests, nearest
-and runner-up ranked instead by its distance to each album's `NEAREST_MEMBERS` closest listed
-faces, clearly name one (where the two readings name different albums, the mean's wins). With
-that reading sports_celebrities needs 16 operations to clean instead of 19 (BCubed F 0.889 ->
-0.903), lfw 1,033 instead of 1,035 and lfw's 40 most photographed people 4 instead of 5, at a
-cost of one each on japanese_actors, turkish_comedians and indian_cricketers. In a library of thousands of people seen once each, these tests are what keep a
-stranger out of his look-alike's album. Only the groups the lists reach compete: on lfw, comparing
+in SIFT matching). In a library of thousands of people seen once each, these tests are what keep
+a stranger out of his look-alike's album. Only the groups the lists reach compete: on lfw, comparing
 each stray with every album instead saved 6 of 967 corrections, at a cost that grows with the
 number of albums times the number of strays.
+
+An album holds several looks of a person, and a stray may resemble one look closely while the
+album's mean lies far. So a group also joins where the same tests, with nearest and runner-up
+ranked instead by its distance to each album's `NEAREST_MEMBERS` closest listed faces, clearly
+name one album (where the two readings name different albums, the mean's wins). With that
+reading sports_celebrities needs 16 operations to clean instead of 19 (BCubed F 0.889 -> 0.903),
+lfw 1,033 instead of 1,035 and lfw's 40 most photographed people 4 instead of 5, at a cost of
+one each on japanese_actors, turkish_comedians and indian_cricketers.
 
 The large groups are fixed for the whole pass (a fragment never attracts another), so the
 result does not depend on the order in which groups are visited.

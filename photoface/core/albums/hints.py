@@ -37,8 +37,8 @@ CANDIDATES = 8
 #: and every face left outside a named album hinted: with the verify threshold alone, 40 hints
 #: named the right person, 32 someone else, and 186 fell on unlabelled faces (a photo's other
 #: people; 115 of them flagged as bystanders); with this rule, 28 right, 16 wrong, 29 unlabelled
-#: and no bystander. A wrong name on a stranger costs the user
-#: more than a missing one: a face with no hint is still one click from any name.
+#: and no bystander. A wrong name on a stranger costs the user more than a missing one: a face
+#: with no hint is still one click from any name.
 MARGIN = 1.1
 
 

@@ -214,10 +214,12 @@ def _claimed(library: Library, suggested: dict[int, int]) -> set[int]:
     """
     if not suggested:
         return set()
-    ids, x = library.embeddings(library.model_version(), present_only=False)
+    confirmed = confirmed_faces(library)
+    ids, x = library.embeddings(library.model_version(), face_ids=list(suggested) + [f for f, _ in confirmed],
+                                present_only=False)
     row = {int(f): i for i, f in enumerate(ids)}
     by_person: dict[int, list[int]] = {}
-    for f, p in confirmed_faces(library):
+    for f, p in confirmed:
         if f in row:
             by_person.setdefault(int(p), []).append(row[f])
     claimed = set()
