@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QDialogButtonBox, QLabel
 
 from photoface.core.config import DEFAULTS
 
@@ -42,6 +42,11 @@ def test_plain_choices_first_numbers_folded(qtbot, tmp_path):
     screenshot(dlg, "preferences")
     dlg.advanced_button.click()
     assert dlg.advanced.isVisible()
+    # Unfolding never pushes OK and Cancel off the screen (it did on a 900 px screen).
+    screen = dlg.screen().availableGeometry()
+    assert dlg.frameGeometry().height() <= screen.height()
+    ok = dlg.findChild(QDialogButtonBox)
+    assert ok.mapToGlobal(ok.rect().bottomLeft()).y() <= screen.bottom()
     dlg.resize(dlg.width(), 820)
     qtbot.wait(50)
     screenshot(dlg, "preferences-advanced")
@@ -123,14 +128,16 @@ def test_arithmetic_is_a_choice_with_the_measured_figures(qtbot, tmp_path):
         [("fp32", "Exact (32-bit)"), ("int8", "Fast (8-bit, quantised)")]
     assert combo.currentData() == "fp32"
     (hint,) = [w for w in dlg.findChildren(QLabel) if "2–4× quicker" in w.text()]
+    (table,) = [w for w in dlg.findChildren(QLabel) if "<table" in w.text() and "Exact" in w.text()]
     assert len(PRECISION_AUC) == 7  # every shared set the benchmark scans, FP32 beside INT8
     for name, exact, fast in PRECISION_AUC:
-        assert name in hint.text() and f"{exact:.4f}" in hint.text() and f"{fast:.4f}" in hint.text()
+        assert name in table.text() and f"{exact:.4f}" in table.text() and f"{fast:.4f}" in table.text()
     combo.setCurrentIndex(combo.findData("int8"))
     # The offscreen screen is 800 x 600: give the dialog the height a real screen gives it.
     dlg.resize(dlg.width(), dlg.sizeHint().height())
     qtbot.wait(50)
     assert hint.height() >= hint.heightForWidth(hint.width())  # nothing clipped
+    assert table.height() >= table.sizeHint().height()
     screenshot(dlg, "preferences-arithmetic")
     dlg.accept()
     # Saved as a switch for the window to run, not written: every face must be re-embedded first.

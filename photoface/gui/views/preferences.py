@@ -47,15 +47,23 @@ PRECISION_AUC = [("5 celebrities", 0.9984, 0.9982), ("LFW", 0.9930, 0.9930), ("s
 
 
 def precision_hint() -> str:
-    """The arithmetic's hint: what Fast gains and, in a small table, what it cost on each test set."""
+    """The arithmetic's hint: what Fast gains (the figures are in `precision_table`)."""
+    return ("Fast reads faces 2–4× quicker and tells people apart about as well (AUC on the test photo "
+            "sets below, 1 = perfect). Changing it re-reads every face; Edit → Undo switches back.")
+
+
+def precision_table() -> QLabel:
+    """What each arithmetic scored on each test set, in a label of its own: a table inside a
+    word-wrapped label is measured too short and shows clipped on a real screen."""
     cells = lambda texts: "".join(f"<td align='right'>&nbsp;&nbsp;{t}</td>" for t in texts)  # noqa: E731
     rows = [("", [name for name, _, _ in PRECISION_AUC]),
             ("Exact", [f"{a:.4f}" for _, a, _ in PRECISION_AUC]),
             ("Fast", [f"{b:.4f}" for _, _, b in PRECISION_AUC])]
-    table = "".join(f"<tr><td>{label}</td>{cells(texts)}</tr>" for label, texts in rows)
-    return ("Fast reads faces 2–4× quicker and tells people apart about as well (AUC on the test photo "
-            "sets below, 1 = perfect). Changing it re-reads every face; Edit → Undo switches back."
-            f"<table cellspacing='0'>{table}</table>")
+    table = QLabel("<table cellspacing='0'>" + "".join(f"<tr><td>{label}</td>{cells(texts)}</tr>"
+                                                        for label, texts in rows) + "</table>")
+    table.setStyleSheet("color: palette(placeholder-text);")
+    return table
+
 
 # Advanced: (key, label, kind, (min, max, step), what it does in one line), in the order shown.
 ADVANCED = [
@@ -232,6 +240,7 @@ class PreferencesDialog(QDialog):
             self.precision.addItem(label, key)
         self.precision.setCurrentIndex(self.precision.findData(settings["embed_precision"]))
         _row(v, "Face matching arithmetic:", self.precision, precision_hint())
+        v.addWidget(precision_table())
         model = "the shipped FaceNet" if settings["active_weights"] == "shipped" else settings["active_weights"]
         _row(v, "Recognition model:", QLabel(model),
              "People → Improve Recognition… learns from your confirmed faces and switches models.")
@@ -270,15 +279,35 @@ class PreferencesDialog(QDialog):
         area = QScrollArea()
         area.setWidget(inner)
         area.setWidgetResizable(True)
-        area.setMinimumHeight(260)
+        area.setMinimumHeight(120)  # it scrolls: on a short screen it takes what is left
         return area
 
     # --- behaviour -----------------------------------------------------------------------------------
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._fit()
 
     def _fold(self, unfolded: bool) -> None:
         self.advanced_button.setArrowType(Qt.DownArrow if unfolded else Qt.RightArrow)
         self.advanced.setVisible(unfolded)
         self.adjustSize()
+        self._fit()
+
+    def _fit(self) -> None:
+        """Tall enough for every word-wrapped hint at the width the dialog has (Qt sizes a dialog
+        by hints measured at another width, and clipped them on a real screen), and never past the
+        screen's edge: the Advanced numbers scroll within what is left, so OK and Cancel stay in
+        sight."""
+        wanted = self.layout().totalHeightForWidth(self.width())
+        if wanted > self.height():
+            self.resize(self.width(), wanted)
+        screen = self.screen().availableGeometry()
+        frame = self.frameGeometry().height() - self.height()
+        if self.height() + frame > screen.height():
+            self.resize(self.width(), screen.height() - frame)
+        if self.frameGeometry().bottom() > screen.bottom():
+            self.move(self.x(), max(screen.top(), screen.bottom() - self.frameGeometry().height()))
 
     def _step_chosen(self, step: int) -> None:
         for key, value in zip(EAGERNESS_KEYS, EAGERNESS_STEPS[step][1]):
