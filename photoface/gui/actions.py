@@ -16,7 +16,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
 from photoface.core.errors import PhotofaceError
-from photoface.core.library.people import person_names
+from photoface.core.library.people import UNNAMED, list_people, person_names
 from photoface.core.albums.review import NameTaken, Review
 from photoface.core.library.store import Library
 from photoface.core.text import plural
@@ -28,6 +28,20 @@ log = logging.getLogger(__name__)
 
 def _faces(face_ids) -> str:
     return plural(len(set(face_ids)), "face")
+
+
+def unnamed_album_labels(library: Library) -> dict[str, int]:
+    """{label: person id} of the albums without a name the People view shows, largest first:
+    "Unnamed album of 37 faces", numbered ("… (2)") where two have as many faces."""
+    out: dict[str, int] = {}
+    for p in list_people(library):
+        if p.name is None:
+            label = f"{UNNAMED} album of {plural(p.faces, 'face')}"
+            n = 1
+            while (label if n == 1 else f"{label} ({n})") in out:
+                n += 1
+            out[label if n == 1 else f"{label} ({n})"] = p.id
+    return out
 
 
 class Actions(QObject):
@@ -149,8 +163,21 @@ class Actions(QObject):
     def forget(self, person_id: int):
         return self._run("Forget Person", lambda: self.review.forget_person(person_id))
 
+    def _refused_placeholder(self, name: str | None) -> bool:
+        """Whether `name` is the window's word for albums without a name (then says so): a person
+        called "Unnamed" would look exactly like them (a new user's walkthrough made one by typing
+        it in Move to…)."""
+        said = " ".join((name or "").split()).casefold()
+        if said != UNNAMED.casefold() and not said.startswith(f"{UNNAMED} album of".casefold()):
+            return False
+        self.status.emit(f"“{UNNAMED}” is how albums without a name are shown, so it cannot be a name. To put "
+                         "faces in such an album, pick it in Move to…'s list or drag the faces onto it.")
+        return True
+
     def rename(self, person_id: int, name: str | None) -> bool:
         """Renames; a name another person has leads to "Merge with X?". Returns whether done."""
+        if self._refused_placeholder(name):
+            return False
         said = (f"Named {name.strip()}: the faces the album showed are accepted; confirm or take out any of them."
                 if name and name.strip() else "Name removed.")
         try:
@@ -167,6 +194,8 @@ class Actions(QObject):
 
     def split(self, face_ids: list[int], name: str | None = None) -> int | None:
         """A new person from these faces; a taken name moves them to that person instead."""
+        if self._refused_placeholder(name):
+            return None
         try:
             return self._push("New Person", lambda: self.review.split(face_ids, name or None))
         except NameTaken as taken:
@@ -180,6 +209,8 @@ class Actions(QObject):
         """Moves faces to the person called `name`, creating that person if new (one undo step)."""
         name = " ".join(name.split())
         if not name:
+            return None
+        if self._refused_placeholder(name):
             return None
         by_name = {n.casefold(): pid for pid, n in person_names(self.library)}
         pid = by_name.get(name.casefold())
@@ -204,14 +235,20 @@ class Actions(QObject):
         return self.move_to_name([face_id], name)
 
     def ask_move(self, face_ids: list[int]) -> int | None:
-        """"Move to…": asks for a person's name (completing over the named persons)."""
+        """"Move to…": asks for a person's name, completing over the named persons and the albums
+        without a name ("Unnamed album of 37 faces", as the People view counts them)."""
         if not face_ids:
             return None
-        names = [n for _, n in person_names(self.library)]
+        unnamed = unnamed_album_labels(self.library)
+        names = [n for _, n in person_names(self.library)] + list(unnamed)
         name = prompts.ask_text(self.parent_widget, "Move to…",
-                                f"Move {_faces(face_ids)} to (a name; a new name makes a new person):",
-                                names)
-        return self.move_to_name(face_ids, name) if name else None
+                                f"Move {_faces(face_ids)} to (a name, or an album without one from the "
+                                "list; a new name makes a new person):", names)
+        if not name:
+            return None
+        album = {label.casefold(): pid for label, pid in unnamed.items()}.get(" ".join(name.split()).casefold())
+        return (album if self.move(face_ids, album) is not None else None) if album is not None \
+            else self.move_to_name(face_ids, name)
 
     def ask_split(self, face_ids: list[int]) -> int | None:
         if not face_ids:

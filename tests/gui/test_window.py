@@ -378,3 +378,43 @@ def test_folders_errors_preferences_and_shared(qtbot, make_window, library_dir, 
     shared = [d for d in win._dialogs if type(d).__name__ == "SharedPhotosDialog"][0]
     qtbot.waitUntil(lambda: not shared.loading, timeout=10000)
     assert all(r.photo_id > 0 for r in shared.timeline.model_.photos())
+
+
+def test_move_to_reaches_albums_without_a_name_and_unnamed_is_no_name(qtbot, make_window, library_dir, monkeypatch):
+    """"Move to…" lists the albums without a name as the People view counts them, and moves faces
+    into one picked there; typing the window's word for them ("Unnamed") makes no person of that
+    name (a new user's walkthrough did, and it looked exactly like the real ones)."""
+    win = make_window(library_dir)
+    unnamed = [p for p in _people(win) if p.name is None]
+    assert len(unnamed) >= 2, "the scanned library has albums without a name"
+    source, target = unnamed[0], unnamed[1]
+    _open(qtbot, win, source.id)
+    grid = win.person.faces.grid
+    _select_rows(grid, [0])
+    face = grid.selected_ids()[0]
+    offered = []
+
+    def pick(parent, title, label, completions=None, text=""):
+        offered.extend(completions or [])
+        return next(c for c in completions if c.startswith(f"Unnamed album of {target.faces} faces"))
+
+    monkeypatch.setattr(prompts, "ask_text", pick)
+    win.person.faces.move_selected()
+    wait_idle(qtbot, win)
+    assert sum(c.startswith("Unnamed album of ") for c in offered) == len(unnamed)
+    assert face in {f.id for f in person_faces(win.library, target.id)}
+
+    persons_before = {p.id for p in _lib_people(win)}
+    said = []
+    win.actions.status.connect(said.append)
+    _select_rows(grid, [0])
+    other = grid.selected_ids()[0]
+    monkeypatch.setattr(prompts, "ask_text", lambda *a, **k: "unnamed")
+    win.person.faces.move_selected()
+    wait_idle(qtbot, win)
+    assert {p.id for p in _lib_people(win)} == persons_before
+    assert not win.library.con.execute("SELECT 1 FROM persons WHERE name LIKE 'unnamed'").fetchone()
+    assert other in {f.id for f in person_faces(win.library, source.id)}
+    assert any("cannot be a name" in s for s in said)
+    assert not win.actions.rename(source.id, "Unnamed")
+    assert win.library.con.execute("SELECT name FROM persons WHERE id = ?", (source.id,)).fetchone()[0] is None

@@ -20,6 +20,9 @@ _PRESENT = present()
 #: States of the faces an album shows: confirmed one by one, accepted with the album, suggested.
 _SHOWN = "'confirmed', 'accepted', 'suggested'"
 
+#: What the window calls a person without a name (never itself a name: gui/actions.py).
+UNNAMED = "Unnamed"
+
 
 @dataclass(frozen=True)
 class PersonSummary:
@@ -36,7 +39,7 @@ class PersonSummary:
 
     @property
     def label(self) -> str:
-        return self.name or "Unnamed"
+        return self.name or UNNAMED
 
 
 @dataclass(frozen=True)
