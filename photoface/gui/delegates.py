@@ -37,7 +37,8 @@ class TileDelegate(QStyledItemDelegate):
         kind -- "person" (name + face count) or "face" (state badge, optional review mark).
         thumb_px -- thumbnail side in logical pixels.
         marks -- face id -> review mark ("yes"/"no"), or None; hints -- face id -> the name of the
-            person an unsorted face resembles ("maybe Ann?"), or None.
+            person an unsorted face resembles ("maybe Ann?"), or None; notes -- face id -> a few
+            words shown across the top of the face as they are ("from Unsorted"), or None.
     """
 
     def __init__(self, cache: ThumbnailCache, kind: str, thumb_px: int = 104, parent=None):
@@ -45,6 +46,7 @@ class TileDelegate(QStyledItemDelegate):
         self.cache, self.kind, self.thumb_px = cache, kind, thumb_px
         self.marks: dict[int, str] | None = None
         self.hints: dict[int, str] | None = None
+        self.notes: dict[int, str] | None = None
         # Thumbnails already scaled and masked to this delegate's tile: painting is then one
         # unscaled blit, which keeps a scroll through 10k persons under a frame's budget.
         self._tiles: collections.OrderedDict[tuple[int, int], QPixmap] = collections.OrderedDict()
@@ -152,8 +154,11 @@ class TileDelegate(QStyledItemDelegate):
 
     def _face_badges(self, painter, thumb: QRectF, face) -> None:
         hint = self.hints.get(face.id) if self.hints is not None else None
+        note = self.notes.get(face.id) if self.notes is not None else None
         if hint is not None:
             self._hint(painter, thumb, hint)
+        elif note is not None:
+            self._strip(painter, thumb, note)
         if face.state == "suggested":
             pen = QPen(SUGGESTED, 2.5, Qt.DashLine)
             painter.setPen(pen)
@@ -176,13 +181,22 @@ class TileDelegate(QStyledItemDelegate):
         "NAME?" where the whole sentence does not fit."""
         font = painter.font()
         font.setPixelSize(11)
-        painter.setFont(font)
         fm = QFontMetrics(font)
-        strip = QRectF(thumb.left(), thumb.top(), thumb.width(), fm.height() + 4)
-        room = int(strip.width() - 8)
+        room = int(thumb.width() - 8)
         text = f"maybe {name}?"
         if fm.horizontalAdvance(text) > room:
             text = fm.elidedText(f"{name}?", Qt.ElideMiddle, room)
+        TileDelegate._strip(painter, thumb, text)
+
+    @staticmethod
+    def _strip(painter, thumb: QRectF, text: str) -> None:
+        """`text` in white on a dark strip across the top of the thumbnail (reads on any face)."""
+        font = painter.font()
+        font.setPixelSize(11)
+        painter.setFont(font)
+        fm = QFontMetrics(font)
+        strip = QRectF(thumb.left(), thumb.top(), thumb.width(), fm.height() + 4)
+        text = fm.elidedText(text, Qt.ElideRight, int(strip.width() - 8))
         painter.setPen(Qt.NoPen)
         painter.setBrush(QColor(0, 0, 0, 170))
         painter.drawRoundedRect(strip, 6, 6)

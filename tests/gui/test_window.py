@@ -266,6 +266,11 @@ def test_is_this_review_by_keyboard(qtbot, make_window, library_dir):
     if not page:
         pytest.skip("no suggestions for this person in this library")
     qtbot.waitUntil(lambda: win.thumbs.pending() == 0)
+    # Faces from outside the album say so: "Yes to all on this page" takes them too.
+    in_album = {f.id for f in person_faces(win.library, big.id)}
+    notes = dlg.grid.delegate.notes
+    assert {f.id for f in page if f.id not in in_album} == set(notes)
+    assert set(notes.values()) <= {"from Unsorted"} and "from Unsorted" in dlg.help.text()
     screenshot(dlg, "is-this-review")
     qtbot.keyClick(dlg.grid, Qt.Key_Y)
     qtbot.keyClick(dlg.grid, Qt.Key_N) if len(page) > 1 else None

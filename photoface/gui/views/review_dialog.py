@@ -19,6 +19,9 @@ from photoface.gui.views.loading import LoadsInBackground
 from photoface.gui.views.review_keys import review_command
 
 PAGE = 12
+#: The note on a suggested face that is not in the person's album yet (its suggestions come from
+#: the album and from Unsorted: `_load_suggestions`).
+FROM_UNSORTED = "from Unsorted"
 
 
 def _load_suggestions(lib, person_id: int) -> list[FaceInfo]:
@@ -51,7 +54,7 @@ class ReviewDialog(LoadsInBackground, QDialog):
         self.title = QLabel(f"<h2>Is this {name}?</h2>")
         layout.addWidget(self.title)
         self.help = QLabel("Y = yes, N = no, S = skip, A = yes to all on this page, Enter = next page, "
-                           "arrows move.")
+                           f"arrows move. Faces marked “{FROM_UNSORTED}” are not in {name}'s album yet.")
         self.help.setWordWrap(True)
         layout.addWidget(self.help)
         self.model = FacesModel(self)
@@ -102,6 +105,9 @@ class ReviewDialog(LoadsInBackground, QDialog):
         faces = self.page_faces()
         self.model.set_items(faces)
         self.grid.delegate.marks = self.model.marks
+        # The person's own faces and faces from outside look alike; A takes them all, so say which
+        # come from outside (a new user's walkthrough could not tell them apart).
+        self.grid.delegate.notes = {f.id: FROM_UNSORTED for f in faces if f.person_id != self.person_id}
         pages = max(1, -(-len(self.faces) // PAGE))
         if not faces:
             self.status.setText("No more suggestions." if self.faces else "No suggestions for this person.")
