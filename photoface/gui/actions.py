@@ -234,16 +234,17 @@ class Actions(QObject):
                                     f"Confirmed: this face is {known}.") is not None else None
         return self.move_to_name([face_id], name)
 
-    def ask_move(self, face_ids: list[int]) -> int | None:
+    def ask_move(self, face_ids: list[int], suggested: str = "") -> int | None:
         """"Move to…": asks for a person's name, completing over the named persons and the albums
-        without a name ("Unnamed album of 37 faces", as the People view counts them)."""
+        without a name ("Unnamed album of 37 faces", as the People view counts them); the field
+        starts with `suggested` (a hint's name)."""
         if not face_ids:
             return None
         unnamed = unnamed_album_labels(self.library)
         names = [n for _, n in person_names(self.library)] + list(unnamed)
         name = prompts.ask_text(self.parent_widget, "Move to…",
                                 f"Move {_faces(face_ids)} to (a name, or an album without one from the "
-                                "list; a new name makes a new person):", names)
+                                "list; a new name makes a new person):", names, suggested)
         if not name:
             return None
         album = {label.casefold(): pid for label, pid in unnamed.items()}.get(" ".join(name.split()).casefold())

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QListView
 from photoface.core.albums.review import Review
 from photoface.core.library.people import list_people, person_faces, person_photos, shared_photos
 from photoface.core.library.store import Library
+from photoface.gui import prompts
 from photoface.gui.views.photo_list import PhotoRow
 from photoface.gui.views.photo_timeline import UNKNOWN, month_title, timeline_rows
 
@@ -141,7 +142,7 @@ def test_photos_together_only_them(qtbot, make_window, clustered_copy):
     assert win.photo_dialog.sequence == seq
 
 
-def test_unsorted_faces_show_their_best_match(qtbot, make_window, library_dir):
+def test_unsorted_faces_show_their_best_match(qtbot, make_window, library_dir, monkeypatch):
     _name_albums(library_dir)
     with Library(library_dir) as lib:  # one person's faces back to Unsorted, five of them named again
         review = Review(lib)
@@ -162,3 +163,16 @@ def test_unsorted_faces_show_their_best_match(qtbot, make_window, library_dir):
     assert len(hinted & rest) >= 0.8 * len(rest)
     assert set(panel.hints.hints) <= shown
     screenshot(win, "unsorted-hints")
+    # A hint is one step from an answer: Move to… starts with its name, and "Yes, this is NAME"
+    # moves the face there.
+    first, second = sorted(hinted & rest)[:2]
+    row = panel.model.row_of(first)
+    panel.grid.setCurrentIndex(panel.grid.model().index(row, 0))
+    asked = []
+    monkeypatch.setattr(prompts, "ask_text", lambda *a, **k: asked.append(a[4] if len(a) > 4 else k.get("text")))
+    panel.move_selected()
+    assert asked == [gone.name]
+    panel.accept_hint(second)
+    wait_idle(qtbot, win)
+    named = next(p for p in list_people(win.library) if p.name == gone.name)
+    assert second in {f.id for f in person_faces(win.library, named.id)}

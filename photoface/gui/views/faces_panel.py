@@ -116,7 +116,15 @@ class FacesPanel(QWidget):
             self.ctx.actions.reject(ids, self.person_id)
 
     def move_selected(self) -> None:
-        self.ctx.actions.ask_move(self.grid.selected_ids())
+        ids = self.grid.selected_ids()
+        # One hinted face: Move to… starts with the name the hint gives ("maybe Ann?" -> Ann).
+        self.ctx.actions.ask_move(ids, self.hints.hints.get(ids[0], "") if len(ids) == 1 else "")
+
+    def accept_hint(self, face_id: int) -> None:
+        """"Yes, this is Ann": the face goes to the person its hint names (a move, one undo step)."""
+        name = self.hints.hints.get(face_id)
+        if name:
+            self.ctx.actions.move_to_name([face_id], name)
 
     def split_selected(self) -> None:
         self.ctx.actions.ask_split(self.grid.selected_ids())
@@ -146,6 +154,9 @@ class FacesPanel(QWidget):
             return
         menu = QMenu(self)
         face = idx.data(ItemRole)
+        hint = self.hints.hints.get(face.id)
+        if hint:
+            menu.addAction(f"Yes, this is {hint}", lambda: self.accept_hint(face.id))
         menu.addAction("Open photo", lambda: self.open_face(face.id))
         menu.addSeparator()
         for key in ("confirm", "reject", "move", "split", "not_face", "cover"):
