@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from photoface.core.library.people import list_people, person_faces
 from photoface.core.albums.review import Review
+from photoface.core.albums.update import person_suggestions
 from photoface.gui import prompts
 from photoface.gui.item_models import FACES_MIME, PERSONS_MIME
 
@@ -270,7 +271,13 @@ def test_is_this_review_by_keyboard(qtbot, make_window, library_dir):
     in_album = {f.id for f in person_faces(win.library, big.id)}
     notes = dlg.grid.delegate.notes
     assert {f.id for f in page if f.id not in in_album} == set(notes)
-    assert set(notes.values()) <= {"from Unsorted"} and "from Unsorted" in dlg.help.text()
+    shown = {p.id for p in list_people(win.library, include_hidden=True)}
+    where = dict(win.library.con.execute("SELECT id, person_id FROM faces").fetchall())
+    assert all(note == ("from another album" if where[fid] in shown else "from Unsorted") for fid, note in notes.items())
+    assert "from Unsorted" in dlg.help.text() and "from another album" in dlg.help.text()
+    # Every suggestion the core ranks is on a page (faces of other albums too), best first.
+    ranked = [fid for fid, _ in person_suggestions(win.library, big.id, limit=60)]
+    assert [f.id for f in dlg.faces] == ranked
     screenshot(dlg, "is-this-review")
     qtbot.keyClick(dlg.grid, Qt.Key_Y)
     qtbot.keyClick(dlg.grid, Qt.Key_N) if len(page) > 1 else None

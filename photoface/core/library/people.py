@@ -110,6 +110,12 @@ def person_faces(library: Library, person_id: int) -> list[FaceInfo]:
                                 "ph.taken_at IS NULL, ph.taken_at, f.id")
 
 
+def faces_by_id(library: Library, face_ids) -> list[FaceInfo]:
+    """These faces, of present photos, in id order."""
+    return _faces(library, f"f.id IN (SELECT value FROM json_each(?)) AND {_PRESENT}",
+                  (json.dumps([int(f) for f in face_ids]),))
+
+
 def unsorted_faces(library: Library) -> list[FaceInfo]:
     """Faces in no shown album: undecided ones, and those of unnamed albums below the minimum size;
     background faces last, dismissed ones not at all (`dismissed_faces`)."""

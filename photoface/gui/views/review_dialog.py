@@ -11,7 +11,7 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from photoface.core.albums import update as cluster
-from photoface.core.library.people import FaceInfo, unsorted_faces, person_faces
+from photoface.core.library.people import FaceInfo, faces_by_id, list_people
 from photoface.gui.context import Context
 from photoface.gui.item_models import FacesModel
 from photoface.gui.views.grids import Grid
@@ -19,21 +19,22 @@ from photoface.gui.views.loading import LoadsInBackground
 from photoface.gui.views.review_keys import review_command
 
 PAGE = 12
-#: The note on a suggested face that is not in the person's album yet (its suggestions come from
-#: the album and from Unsorted: `_load_suggestions`).
+#: Notes on the suggested faces that are not in the person's album yet (`_load_suggestions`).
 FROM_UNSORTED = "from Unsorted"
+FROM_ALBUM = "from another album"
 
 
-def _load_suggestions(lib, person_id: int) -> list[FaceInfo]:
-    """The person's suggestions as FaceInfo rows, best first."""
+def _load_suggestions(lib, person_id: int) -> tuple[list[FaceInfo], dict[int, str]]:
+    """The person's suggestions as FaceInfo rows, best first, and {face id: FROM_UNSORTED or
+    FROM_ALBUM} for those not in the person's album (every suggestion the core ranks is shown:
+    faces of other albums too, as benchmarks/effort.py's user answers them)."""
     ranked = cluster.person_suggestions(lib, person_id, limit=60)
-    wanted = {fid for fid, _ in ranked}
-    # The core returns ids only; the FaceInfo rows come from the two lists that can hold them.
-    infos = {f.id: f for f in person_faces(lib, person_id) if f.id in wanted}
-    missing = wanted - set(infos)
-    if missing:
-        infos.update({f.id: f for f in unsorted_faces(lib) if f.id in missing})
-    return [infos[fid] for fid, _ in ranked if fid in infos]
+    infos = {f.id: f for f in faces_by_id(lib, [fid for fid, _ in ranked])}
+    faces = [infos[fid] for fid, _ in ranked if fid in infos]
+    shown = {p.id for p in list_people(lib, include_hidden=True)}
+    notes = {f.id: FROM_ALBUM if f.person_id in shown else FROM_UNSORTED
+             for f in faces if f.person_id != person_id}
+    return faces, notes
 
 
 class ReviewDialog(LoadsInBackground, QDialog):
@@ -48,13 +49,15 @@ class ReviewDialog(LoadsInBackground, QDialog):
         super().__init__(parent)
         self.ctx, self.person_id, self.name = ctx, person_id, name
         self.faces: list[FaceInfo] = []
+        self.notes: dict[int, str] = {}  # face id -> where a face not in the album comes from
         self.page = 0
         self.setWindowTitle(f"Is this {name}?")
         layout = QVBoxLayout(self)
         self.title = QLabel(f"<h2>Is this {name}?</h2>")
         layout.addWidget(self.title)
         self.help = QLabel("Y = yes, N = no, S = skip, A = yes to all on this page, Enter = next page, "
-                           f"arrows move. Faces marked “{FROM_UNSORTED}” are not in {name}'s album yet.")
+                           f"arrows move. Faces marked “{FROM_UNSORTED}” or “{FROM_ALBUM}” are not in "
+                           f"{name}'s album yet.")
         self.help.setWordWrap(True)
         layout.addWidget(self.help)
         self.model = FacesModel(self)
@@ -92,8 +95,8 @@ class ReviewDialog(LoadsInBackground, QDialog):
         layout.addLayout(bar)
         self.start_loading(ctx.lib_dir, lambda lib: _load_suggestions(lib, person_id))
 
-    def _arrived(self, faces: list[FaceInfo]) -> None:
-        self.faces = faces
+    def _arrived(self, loaded: tuple[list[FaceInfo], dict[int, str]]) -> None:
+        self.faces, self.notes = loaded
         self.page = 0
         self._show_page()
         self.loaded.emit()
@@ -107,7 +110,7 @@ class ReviewDialog(LoadsInBackground, QDialog):
         self.grid.delegate.marks = self.model.marks
         # The person's own faces and faces from outside look alike; A takes them all, so say which
         # come from outside (a new user's walkthrough could not tell them apart).
-        self.grid.delegate.notes = {f.id: FROM_UNSORTED for f in faces if f.person_id != self.person_id}
+        self.grid.delegate.notes = {f.id: self.notes[f.id] for f in faces if f.id in self.notes}
         pages = max(1, -(-len(self.faces) // PAGE))
         if not faces:
             self.status.setText("No more suggestions." if self.faces else "No suggestions for this person.")
