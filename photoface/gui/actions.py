@@ -16,7 +16,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
 from photoface.core.errors import PhotofaceError
-from photoface.core.library.people import UNNAMED, list_people, person_names
+from photoface.core.library.people import UNNAMED, list_people, person_name_and_size, person_names
 from photoface.core.albums.review import NameTaken, Review
 from photoface.core.library.store import Library
 from photoface.core.text import plural
@@ -132,7 +132,9 @@ class Actions(QObject):
                          f"unless confirmed elsewhere).")
 
     def move(self, face_ids: list[int], person_id: int):
-        return self._run("Move", lambda: self.review.move(face_ids, person_id), f"Moved {_faces(face_ids)}.")
+        known = person_name_and_size(self.library, person_id)
+        to = (known[0] or f"an album without a name ({plural(known[1], 'face')})") if known else "a person"
+        return self._run("Move", lambda: self.review.move(face_ids, person_id), f"Moved {_faces(face_ids)} to {to}.")
 
     def merge(self, sources: list[int], target: int):
         return self._run("Merge", lambda: self.review.merge(sources, target),

@@ -411,14 +411,15 @@ def test_move_to_reaches_albums_without_a_name_and_unnamed_is_no_name(qtbot, mak
         return next(c for c in completions if c.startswith(f"Unnamed album of {target.faces} faces"))
 
     monkeypatch.setattr(prompts, "ask_text", pick)
+    said = []
+    win.actions.status.connect(said.append)
     win.person.faces.move_selected()
     wait_idle(qtbot, win)
     assert sum(c.startswith("Unnamed album of ") for c in offered) == len(unnamed)
     assert face in {f.id for f in person_faces(win.library, target.id)}
+    assert any(s.startswith("Moved 1 face to an album without a name") for s in said)  # says where to
 
     persons_before = {p.id for p in _lib_people(win)}
-    said = []
-    win.actions.status.connect(said.append)
     _select_rows(grid, [0])
     other = grid.selected_ids()[0]
     monkeypatch.setattr(prompts, "ask_text", lambda *a, **k: "unnamed")
