@@ -9,6 +9,7 @@ regroup, a model switch, an import or another photoface process on the same libr
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from typing import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -34,13 +35,12 @@ def unnamed_album_labels(library: Library) -> dict[str, int]:
     """{label: person id} of the albums without a name the People view shows, largest first:
     "Unnamed album of 37 faces", numbered ("… (2)") where two have as many faces."""
     out: dict[str, int] = {}
+    seen: Counter = Counter()
     for p in list_people(library):
         if p.name is None:
             label = f"{UNNAMED} album of {plural(p.faces, 'face')}"
-            n = 1
-            while (label if n == 1 else f"{label} ({n})") in out:
-                n += 1
-            out[label if n == 1 else f"{label} ({n})"] = p.id
+            seen[label] += 1
+            out[label if seen[label] == 1 else f"{label} ({seen[label]})"] = p.id
     return out
 
 
@@ -250,8 +250,9 @@ class Actions(QObject):
         if not name:
             return None
         album = {label.casefold(): pid for label, pid in unnamed.items()}.get(" ".join(name.split()).casefold())
-        return (album if self.move(face_ids, album) is not None else None) if album is not None \
-            else self.move_to_name(face_ids, name)
+        if album is None:
+            return self.move_to_name(face_ids, name)
+        return album if self.move(face_ids, album) is not None else None
 
     def ask_split(self, face_ids: list[int]) -> int | None:
         if not face_ids:

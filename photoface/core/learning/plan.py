@@ -222,9 +222,12 @@ def _claimed(library: Library, suggested: dict[int, int]) -> set[int]:
     for f, p in confirmed:
         if f in row:
             by_person.setdefault(int(p), []).append(row[f])
+    suggested_to: dict[int, list[int]] = {}
+    for f, p in suggested.items():
+        if f in row:
+            suggested_to.setdefault(int(p), []).append(f)
     claimed = set()
-    for person in set(suggested.values()):
-        faces = [f for f, p in suggested.items() if p == person and f in row]
+    for person, faces in suggested_to.items():
         own = by_person.get(person, [])
         if len(own) < MIN_HELD:
             claimed.update(faces)
